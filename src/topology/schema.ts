@@ -1,0 +1,140 @@
+// The topology file's schema: the authority on what a key may hold. Every object is
+// strict (an unknown key is a typo until proven otherwise), every default is stated
+// here, and the README's configuration reference mirrors this file.
+
+import { z } from 'zod';
+import { dnsName, durationMs, hostPort, httpUrl, ipAddress, regionIdField, sizeBytes } from './fields.js';
+
+const recordTypes = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'CAA'] as const;
+
+const staticRecord = z.strictObject({
+  /** A name relative to the zone (`@` for the apex, `mail`, `_sip._tcp`). */
+  name: z.string().min(1),
+  type: z.enum(recordTypes),
+  /** The record's data in zone-file presentation form (`10 mail.shop.example.test.` for MX). */
+  value: z.string().min(1),
+  ttl: durationMs.optional(),
+});
+
+const service = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected lower-case letters, digits and dashes'),
+  zone: dnsName,
+  hosts: z.array(z.string().regex(/^(@|[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)$/i, 'expected a label like www, or @ for the apex')).min(1).default(['www']),
+  records: z.array(staticRecord).default([]),
+});
+
+const region = z.strictObject({
+  id: regionIdField,
+  /** Optional when the id is in data/cloud-regions.json: its coordinates are used. */
+  location: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
+  jurisdiction: z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a lower-case name like eu or us').default('none'),
+  public: ipAddress,
+  mesh: hostPort,
+  app: httpUrl,
+});
+
+const deployment = z.strictObject({
+  model: z.enum(['active-active', 'active-passive', 'geo-partitioned']).default('active-active'),
+  primary: regionIdField.optional(),
+  failover: z.array(regionIdField).optional(),
+  failback: z.enum(['auto', 'manual']).default('manual'),
+});
+
+const routing = z.strictObject({
+  policy: z.enum(['latency', 'proximity', 'geolocation', 'weighted', 'failover', 'multivalue']).default('latency'),
+  ttl: durationMs.default(30_000),
+  bias: z.record(z.string(), z.number().int().min(-99).max(99)).default({}),
+  geolocation: z.record(z.string(), regionIdField).default({}),
+  weights: z.record(z.string(), z.number().int().min(0).max(255)).default({}),
+});
+
+const health = z.strictObject({
+  interval: durationMs.default(1000),
+  timeout: durationMs.default(500),
+  down_after: z.number().int().min(1).max(100).default(3),
+  up_after: z.number().int().min(1).max(100).default(3),
+  app_path: z.string().startsWith('/', 'expected a path starting with /').default('/healthz'),
+});
+
+const coord = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('embedded'),
+    lease_ttl: durationMs.default(2000),
+  }),
+  z.strictObject({
+    kind: z.literal('etcd'),
+    endpoints: z.array(httpUrl).min(1, 'expected at least one endpoint; three or more, spread over regions, in production'),
+    prefix: z.string().default('/meridian/'),
+    lease_ttl: durationMs.default(2000),
+  }),
+]);
+
+const homeFrom = z.string().regex(/^(client|field:[A-Za-z_][A-Za-z0-9_]*)$/, 'expected client or field:<name>');
+
+const homeTable = z.strictObject({
+  locality: z.literal('home'),
+  home_from: homeFrom.default('client'),
+  consistency: z.enum(['strong', 'eventual']).default('strong'),
+  survive: z.enum(['region', 'zone']).default('zone'),
+});
+
+const globalTable = z.strictObject({
+  locality: z.literal('global'),
+  writes: z.enum(['primary', 'anywhere']).default('anywhere'),
+  type: z.enum(['row', 'counter']).default('row'),
+});
+
+const table = z.discriminatedUnion('locality', [homeTable, globalTable]);
+
+const data = z.strictObject({
+  residency: z.record(z.string(), z.enum(['strict', 'none'])).default({}),
+  tables: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a table name of lower-case letters, digits and _'), table).default({}),
+});
+
+const cacheRule = z.strictObject({
+  /** A path pattern: `*` matches within a segment, `**` across segments, `/static/*` a prefix. */
+  match: z.string().startsWith('/', 'expected a path pattern starting with /'),
+  default_ttl: durationMs,
+});
+
+const cache = z.strictObject({
+  max_size: sizeBytes.default(256e6),
+  rules: z.array(cacheRule).default([]),
+});
+
+const cost = z.strictObject({
+  prices_per_gb: z
+    .strictObject({
+      inter_region: z.number().nonnegative().default(0.02),
+      internet_egress: z.number().nonnegative().default(0.09),
+      /** Per ordered pair `from->to`, overriding inter_region. */
+      pairs: z.record(z.string(), z.number().nonnegative()).default({}),
+    })
+    .prefault({}),
+});
+
+const security = z.strictObject({
+  mesh_secret_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('MERIDIAN_MESH_SECRET'),
+  app_token_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('MERIDIAN_APP_TOKEN'),
+});
+
+export const topologySchema = z.strictObject({
+  service,
+  regions: z.array(region).min(1, 'expected at least one region'),
+  deployment: deployment.prefault({}),
+  routing: routing.prefault({}),
+  health: health.prefault({}),
+  coord: coord.default({ kind: 'embedded', lease_ttl: 2000 }),
+  data: data.prefault({}),
+  cache: cache.prefault({}),
+  cost: cost.prefault({}),
+  security: security.prefault({}),
+});
+
+/** The file as parsed: defaults applied, durations in ms, sizes in bytes. */
+export type TopologyFile = z.output<typeof topologySchema>;
+export type TableConfig = z.output<typeof table>;
+export type HomeTableConfig = z.output<typeof homeTable>;
+export type GlobalTableConfig = z.output<typeof globalTable>;
+export type RegionConfig = z.output<typeof region>;
+export type StaticRecord = z.output<typeof staticRecord>;
