@@ -2,6 +2,8 @@
 
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerDev } from './dev.js';
+import { registerNode } from './node.js';
 import { registerRoute } from './route.js';
 import { registerValidate } from './validate.js';
 
@@ -15,5 +17,7 @@ const program = new Command()
 
 registerValidate(program);
 registerRoute(program);
+registerNode(program);
+registerDev(program);
 
 await program.parseAsync(process.argv);

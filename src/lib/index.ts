@@ -1,3 +1,6 @@
 export * from './ids.js';
 export * from './units.js';
 export * from './errors.js';
+export * from './version.js';
+export * from './log.js';
+export * from './prng.js';

@@ -118,6 +118,19 @@ const security = z.strictObject({
   app_token_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('MERIDIAN_APP_TOKEN'),
 });
 
+const port = z.number().int().min(1).max(65535);
+
+const node = z.strictObject({
+  /** The gateway's port on each region's public address. */
+  http_port: port.default(8080),
+  /** The DNS server's port (UDP and TCP) on each region's public address. */
+  dns_port: port.default(5353),
+  /** Roles a node runs besides the mesh/admin server, which always runs. */
+  roles: z.array(z.enum(['dns', 'gateway'])).default(['dns', 'gateway']),
+  /** How long a stopping node lets requests in flight finish. */
+  drain_timeout: durationMs.default(4000),
+});
+
 export const topologySchema = z.strictObject({
   service,
   regions: z.array(region).min(1, 'expected at least one region'),
@@ -129,6 +142,7 @@ export const topologySchema = z.strictObject({
   cache: cache.prefault({}),
   cost: cost.prefault({}),
   security: security.prefault({}),
+  node: node.prefault({}),
 });
 
 /** The file as parsed: defaults applied, durations in ms, sizes in bytes. */
@@ -138,3 +152,5 @@ export type HomeTableConfig = z.output<typeof homeTable>;
 export type GlobalTableConfig = z.output<typeof globalTable>;
 export type RegionConfig = z.output<typeof region>;
 export type StaticRecord = z.output<typeof staticRecord>;
+export type NodeConfig = z.output<typeof node>;
+export type NodeRole = NodeConfig['roles'][number];

@@ -1,0 +1,109 @@
+// DnsServer: the options checked and compiled once, respond() behind a UDP and a TCP
+// shell on the same port, and counters. All behaviour is in respond(); this file is
+// lifecycle and wiring.
+
+import { isIP } from 'node:net';
+import { MeridianError } from '../lib/index.js';
+import { defaultMaxUdpPayloadBytes, classicUdpBytes, maxTcpMessageBytes } from './edns.js';
+import { respond } from './respond.js';
+import { DnsCounters } from './stats.js';
+import { listenTcp, type TcpShell } from './tcp.js';
+import type { DnsServerOptions, DnsServerStats, DnsTransport, DnsZone, RespondContext } from './types.js';
+import { bindUdp, type UdpShell } from './udp.js';
+import { compileZone } from './zone.js';
+
+export const defaultTcpIdleTimeoutMs = 10_000;
+/** With port 0, TCP picks a free port and UDP must get the same one, which another
+ *  process may hold: try a few ports before giving up. */
+const ephemeralPortAttempts = 8;
+
+export class DnsServer {
+  private readonly zone: DnsZone;
+  private readonly tcpIdleTimeoutMs: number;
+  private readonly maxUdpPayloadBytes: number;
+  private readonly onError: (err: Error) => void;
+  private readonly counters = new DnsCounters();
+  private shells: { udp: UdpShell; tcp: TcpShell } | null = null;
+  private starting = false;
+
+  constructor(private readonly opts: DnsServerOptions) {
+    if (isIP(opts.host) === 0) throw new MeridianError('dns-config', `dns host ${JSON.stringify(opts.host)} is not an IP address`, 'bind to an IPv4 or IPv6 address, e.g. 127.0.1.1');
+    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65_535) throw new MeridianError('dns-config', `dns port ${opts.port} is out of range`, 'use 0-65535 (0: any free port)');
+    this.tcpIdleTimeoutMs = opts.tcpIdleTimeoutMs ?? defaultTcpIdleTimeoutMs;
+    if (!(this.tcpIdleTimeoutMs > 0)) throw new MeridianError('dns-config', `tcpIdleTimeoutMs ${this.tcpIdleTimeoutMs} is not positive`, 'use a number of milliseconds, e.g. 10000');
+    this.maxUdpPayloadBytes = opts.maxUdpPayload ?? defaultMaxUdpPayloadBytes;
+    if (!Number.isInteger(this.maxUdpPayloadBytes) || this.maxUdpPayloadBytes < classicUdpBytes || this.maxUdpPayloadBytes > maxTcpMessageBytes) {
+      throw new MeridianError('dns-config', `maxUdpPayload ${this.maxUdpPayloadBytes} is out of range`, 'use 512-65535 bytes; 1232 avoids fragmentation');
+    }
+    // Without a handler an error still surfaces (as a process warning) instead of vanishing;
+    // a handler that throws must not take a socket callback down with it.
+    const report = opts.onError ?? ((err: Error) => process.emitWarning(err));
+    this.onError = (err) => {
+      try {
+        report(err);
+      } catch {
+        // Nowhere left to report to.
+      }
+    };
+    this.zone = compileZone(opts);
+  }
+
+  async start(): Promise<{ udpPort: number; tcpPort: number }> {
+    if (this.shells !== null || this.starting) throw new Error('DnsServer already started');
+    this.starting = true;
+    try {
+      this.shells = await this.bindBoth();
+      return { udpPort: this.shells.udp.port, tcpPort: this.shells.tcp.port };
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const shells = this.shells;
+    this.shells = null;
+    if (shells === null) return;
+    await Promise.all([shells.udp.close(), shells.tcp.close()]);
+  }
+
+  stats(): DnsServerStats {
+    return this.counters.snapshot();
+  }
+
+  /** TCP first (the kernel picks a port that is free for TCP), then UDP on that port. */
+  private async bindBoth(): Promise<{ udp: UdpShell; tcp: TcpShell }> {
+    const attempts = this.opts.port === 0 ? ephemeralPortAttempts : 1;
+    for (let attempt = 1; ; attempt++) {
+      const tcp = await listenTcp({
+        host: this.opts.host,
+        port: this.opts.port,
+        idleTimeoutMs: this.tcpIdleTimeoutMs,
+        handle: (m, remote) => this.handle(m, remote, 'tcp'),
+        onError: this.onError,
+      });
+      try {
+        const udp = await bindUdp({ host: this.opts.host, port: tcp.port, handle: (m, remote) => this.handle(m, remote, 'udp'), onError: this.onError });
+        return { udp, tcp };
+      } catch (err) {
+        await tcp.close();
+        if (attempt >= attempts || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      }
+    }
+  }
+
+  private handle(message: Buffer, remoteAddress: string, transport: DnsTransport): Buffer | null {
+    const ctx: RespondContext = { zone: this.zone, answer: this.opts.answer, transport, remoteAddress, maxUdpPayloadBytes: this.maxUdpPayloadBytes };
+    try {
+      const response = respond(message, ctx);
+      this.counters.record(response);
+      if (response.kind === 'drop') return null;
+      if (response.error !== undefined) this.onError(response.error);
+      return response.bytes;
+    } catch (err) {
+      // respond() catches everything past the header; this is the last guard.
+      this.counters.recordUnanswered();
+      this.onError(err instanceof Error ? err : new Error(String(err)));
+      return null;
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// Prometheus metrics of one region node (prom-client). One registry per node, so tests
+// can run several nodes in one process.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface NodeMetrics {
+  readonly registry: Registry;
+  readonly gatewayRequests: Counter<'route' | 'code' | 'served_by'>;
+  readonly gatewayDuration: Histogram<'route'>;
+  readonly meshAuthFailures: Counter<'reason'>;
+  readonly healthChanges: Counter<'target' | 'state'>;
+}
+
+export function createNodeMetrics(region: string, gauges: {
+  regionUp: () => Record<string, boolean>;
+  dnsQueries: () => Record<string, number>;
+}): NodeMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ region });
+  collectDefaultMetrics({ register: registry, prefix: 'meridian_process_' });
+  const gatewayRequests = new Counter({ name: 'meridian_gateway_requests_total', help: 'HTTP requests handled by the gateway, by route (local, forward, error), status code and serving region', labelNames: ['route', 'code', 'served_by'] as const, registers: [registry] });
+  const gatewayDuration = new Histogram({ name: 'meridian_gateway_request_duration_seconds', help: 'Time from request to response end at the gateway', labelNames: ['route'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] });
+  const meshAuthFailures = new Counter({ name: 'meridian_mesh_auth_failures_total', help: 'Mesh requests refused for missing or bad credentials', labelNames: ['reason'] as const, registers: [registry] });
+  const healthChanges = new Counter({ name: 'meridian_health_changes_total', help: 'Health state changes seen by this node', labelNames: ['target', 'state'] as const, registers: [registry] });
+  new Gauge({
+    name: 'meridian_region_up', help: 'Region health as this node sees it (1 up, 0 down)', labelNames: ['target'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [r, up] of Object.entries(gauges.regionUp())) this.set({ target: r }, up ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'meridian_dns_responses_total', help: 'DNS responses by rcode', labelNames: ['rcode'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [rcode, n] of Object.entries(gauges.dnsQueries())) this.inc({ rcode }, n);
+    },
+  });
+  return { registry, gatewayRequests, gatewayDuration, meshAuthFailures, healthChanges };
+}

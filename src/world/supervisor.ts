@@ -1,0 +1,267 @@
+// The local world's supervisor: starts one node and one example application per region
+// as real processes on loopback addresses, the WAN relays between every ordered pair of
+// regions, and the users; exposes the controls (kill, pause, restart, partition, heal,
+// latency) to code and, through control.ts, over HTTP; stops everything it started.
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { loadRegionCatalog } from '../geo/index.js';
+import { regionId, type RegionId } from '../lib/index.js';
+import { sign } from '../mesh/index.js';
+import { latencyModel, parseTopology, type Topology } from '../topology/index.js';
+import { StubResolver } from './dns-client.js';
+import { relayHost, worldProblems, worldRegions, type WorldRegion } from './layout.js';
+import { drawPopulation, loadCityIps, loadWorldCities, type SimUser } from './population.js';
+import { WorldChild } from './processes.js';
+import { WorldStats } from './stats.js';
+import { UserDriver } from './users.js';
+import { WanEmulator, type PartitionMode } from './wan.js';
+
+export interface WorldOptions {
+  /** The topology file's text (loopback addresses only). */
+  readonly topologyYaml: string;
+  readonly users: number;
+  readonly seed: number;
+  /** Where logs, the topology and world.json go. */
+  readonly runDir: string;
+  readonly thinkMs?: number;
+  readonly jitterMs?: number;
+  /** Second octet of the relay addresses (127.N.i.j); default 1. */
+  readonly relayOctet?: number;
+  readonly onEvent?: (e: WorldEvent) => void;
+}
+
+export interface WorldEvent {
+  readonly atMs: number;
+  readonly kind: string;
+  readonly detail: string;
+}
+
+const packageRoot = new URL('../../', import.meta.url).pathname;
+const meridianBin = join(packageRoot, 'bin', 'meridian.js');
+const exampleApp = join(packageRoot, 'examples', 'app', 'server.mjs');
+
+export interface RegionProcesses {
+  readonly wr: WorldRegion;
+  readonly node: WorldChild;
+  readonly app: WorldChild;
+}
+
+export class World {
+  readonly topology: Topology;
+  readonly secret = randomBytes(24).toString('base64url');
+  readonly stats = new WorldStats();
+  readonly events: WorldEvent[] = [];
+  readonly regions: RegionProcesses[] = [];
+  readonly population: SimUser[];
+  readonly wan: WanEmulator;
+  private users: UserDriver | undefined;
+  private resolver: StubResolver | undefined;
+  private stopped: Promise<void> | undefined;
+  /** When the users started (the world was up); the report's clock starts here. */
+  startedMs = Date.now();
+
+  constructor(private readonly o: WorldOptions) {
+    const r = parseTopology(o.topologyYaml, loadRegionCatalog());
+    if (!r.ok) throw new Error(`world topology is invalid:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`);
+    const problems = worldProblems(r.topology.file);
+    if (problems.length > 0) throw new Error(problems.join('\n'));
+    this.topology = r.topology;
+    this.population = drawPopulation(o.users, o.seed, loadWorldCities(), loadCityIps());
+    this.wan = new WanEmulator({ seed: o.seed, onEvent: (e) => this.event(e.kind, `${e.a} <-> ${e.b}: ${e.detail}`) });
+    mkdirSync(join(o.runDir, 'logs'), { recursive: true });
+  }
+
+  private event(kind: string, detail: string): void {
+    const e = { atMs: Date.now(), kind, detail };
+    this.events.push(e);
+    this.o.onEvent?.(e);
+  }
+
+  region(id: string): RegionProcesses {
+    const r = this.regions.find((x) => x.wr.region.id === id);
+    if (r === undefined) throw new Error(`unknown region ${id}; expected one of ${this.regions.map((x) => x.wr.region.id).join(', ')}`);
+    return r;
+  }
+
+  async start(): Promise<void> {
+    const t = this.topology;
+    const topologyPath = join(this.o.runDir, 'topology.yaml');
+    writeFileSync(topologyPath, this.o.topologyYaml);
+    const wrs = worldRegions(t);
+    const model = latencyModel(t);
+    const envName = t.file.security.mesh_secret_env;
+    const childEnv = { ...process.env, [envName]: this.secret };
+
+    // WAN: a relay for every ordered pair, holding each chunk for half the measured RTT.
+    for (const a of wrs) {
+      for (const b of wrs) {
+        if (a === b) continue;
+        await this.wan.addLink({
+          from: a.region.id,
+          to: b.region.id,
+          listen: { host: relayHost(a.index, b.index, this.o.relayOctet), port: b.region.mesh.port },
+          target: b.region.mesh,
+          rttMs: model.regionRtt(a.region.id, b.region.id).ms,
+          jitterMs: this.o.jitterMs ?? 2,
+        });
+      }
+    }
+
+    for (const wr of wrs) {
+      const id = wr.region.id;
+      const meshVia = wrs.filter((b) => b !== wr).map((b) => `${b.region.id}=${relayHost(wr.index, b.index, this.o.relayOctet)}:${b.region.mesh.port}`).join(',');
+      const onExit = (c: WorldChild, code: number | null, signal: string | null): void => {
+        if (c.state === 'exited') this.event('exit', `${c.spec.name} exited unexpectedly (code ${code}, signal ${signal})`);
+      };
+      const app = new WorldChild({
+        name: `${id}/app`,
+        command: process.execPath,
+        args: [exampleApp, '--listen', `${wr.appListen.host}:${wr.appListen.port}`, '--region', id, '--exit-with-parent'],
+        env: childEnv,
+        logFile: join(this.o.runDir, 'logs', `${id}.app.log`),
+      }, onExit);
+      const node = new WorldChild({
+        name: `${id}/node`,
+        command: process.execPath,
+        args: ['--max-semi-space-size=2', meridianBin, 'node', '--config', topologyPath, '--region', id, '--exit-with-parent', ...(meshVia === '' ? [] : ['--mesh-via', meshVia])],
+        env: childEnv,
+        logFile: join(this.o.runDir, 'logs', `${id}.node.log`),
+      }, onExit);
+      this.regions.push({ wr, node, app });
+    }
+    for (const r of this.regions) {
+      r.app.start();
+      r.node.start();
+    }
+    await this.waitHealthy(30_000);
+    this.event('start', `${this.regions.length} regions up`);
+
+    this.resolver = new StubResolver();
+    this.users = new UserDriver({
+      users: this.population,
+      regions: t.regions.map((r) => ({ id: r.id, public: r.public })),
+      latency: model,
+      resolver: this.resolver,
+      stats: this.stats,
+      hostname: `${t.file.service.hosts[0] === '@' ? '' : `${t.file.service.hosts[0]}.`}${t.file.service.zone}`,
+      httpPort: t.file.node.http_port,
+      dnsPort: t.file.node.dns_port,
+      thinkMs: this.o.thinkMs ?? 1000,
+      requestTimeoutMs: 10_000,
+      seed: this.o.seed,
+    });
+    this.startedMs = Date.now();
+    this.users.start();
+  }
+
+  /** Asks a node for its /healthz or /status over the mesh, directly (not through the WAN). */
+  async nodeRequest(id: string, path: '/healthz' | '/status', timeoutMs = 1000): Promise<{ status: number; body: unknown }> {
+    const r = this.region(id).wr.region;
+    const res = await request(`http://${r.mesh.host}:${r.mesh.port}${path}`, {
+      headers: sign(this.secret, 'world', 'GET', path, Date.now()),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: res.statusCode, body: await res.body.json() };
+  }
+
+  private async waitHealthy(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const pending = new Set(this.regions.map((r) => r.wr.region.id as string));
+    while (pending.size > 0) {
+      for (const id of [...pending]) {
+        try {
+          if ((await this.nodeRequest(id, '/healthz', 500)).status === 200) pending.delete(id);
+        } catch {
+          // not listening yet
+        }
+      }
+      if (pending.size === 0) break;
+      const dead = this.regions.find((r) => r.node.state === 'exited' || r.app.state === 'exited');
+      if (dead !== undefined) throw new Error(`${dead.wr.region.id} failed to start; see ${join(this.o.runDir, 'logs')}`);
+      if (Date.now() > deadline) throw new Error(`regions not healthy after ${timeoutMs} ms: ${[...pending].join(', ')}; see ${join(this.o.runDir, 'logs')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  // ---- controls -------------------------------------------------------------------------
+
+  async killRegion(id: string): Promise<void> {
+    await this.region(id).node.kill();
+    this.event('kill', `${id} node killed (SIGKILL)`);
+  }
+  pauseRegion(id: string): void {
+    this.region(id).node.pause();
+    this.event('pause', `${id} node paused (SIGSTOP)`);
+  }
+  resumeRegion(id: string): void {
+    this.region(id).node.resume();
+    this.event('resume', `${id} node resumed (SIGCONT)`);
+  }
+  async restartRegion(id: string): Promise<void> {
+    await this.region(id).node.restart();
+    this.event('restart', `${id} node restarted`);
+  }
+  async killApp(id: string): Promise<void> {
+    await this.region(id).app.kill();
+    this.event('kill', `${id} app killed (SIGKILL)`);
+  }
+  async restartApp(id: string): Promise<void> {
+    await this.region(id).app.restart();
+    this.event('restart', `${id} app restarted`);
+  }
+  partition(a: string, b: string, mode: PartitionMode = 'blackhole'): void {
+    this.wan.partition(regionId(this.region(a).wr.region.id), regionId(this.region(b).wr.region.id), mode);
+  }
+  isolate(id: string, mode: PartitionMode = 'blackhole'): void {
+    this.wan.isolate(regionId(this.region(id).wr.region.id), mode);
+  }
+  heal(a?: string, b?: string): void {
+    this.wan.heal(a === undefined ? undefined : regionId(a), b === undefined ? undefined : regionId(b));
+  }
+  setLatency(a: string, b: string, rttMs: number, jitterMs?: number): void {
+    this.wan.setLatency(regionId(this.region(a).wr.region.id), regionId(this.region(b).wr.region.id), rttMs, jitterMs);
+  }
+
+  controlStatus(): Record<string, unknown> {
+    return {
+      regions: this.regions.map((r) => ({ id: r.wr.region.id, node: r.node.state, nodePid: r.node.pid ?? null, app: r.app.state, appPid: r.app.pid ?? null })),
+      links: this.wan.links(),
+      users: this.population.length,
+      uptimeSec: Math.round((Date.now() - this.startedMs) / 1000),
+    };
+  }
+
+  /** Every process of the world, for checks that none is left behind. */
+  pids(): number[] {
+    return this.regions.flatMap((r) => [r.node.pid, r.app.pid]).filter((p): p is number => p !== undefined);
+  }
+
+  regionIds(): RegionId[] {
+    return this.topology.regions.map((r) => r.id);
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      const users = this.users?.stop();
+      this.resolver?.close(); // rejects queries in flight, so no user waits out a timeout
+      await users;
+      await Promise.all(this.regions.flatMap((r) => [r.node.stop(5000), r.app.stop(5000)]));
+      await this.wan.close();
+      this.event('stop', 'world stopped');
+    })();
+    return this.stopped;
+  }
+
+  /** Synchronous last resort (process 'exit'): SIGKILL whatever still runs. */
+  killAllNow(): void {
+    for (const r of this.regions) {
+      r.node.killNow();
+      r.app.killNow();
+    }
+  }
+}
