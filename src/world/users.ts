@@ -114,7 +114,7 @@ export class UserDriver {
         s.answer = { region, expiresMs: Date.now() + r.ttlSec * 1000 };
         return region;
       } catch {
-        this.o.stats.dnsErrors++;
+        if (this.running) this.o.stats.dnsErrors++;
       }
     }
     return null;
@@ -125,6 +125,7 @@ export class UserDriver {
     const nearest = s.byRtt[0]?.id as RegionId;
     const base = { user: s.user.id, continent: s.user.continent, nearest };
     if (target === null) {
+      if (!this.running) return; // the resolver was closed by the stop, not by a failure
       this.o.stats.record({ ...base, atMs: Date.now(), resolvedTo: null, servedBy: null, status: 0, ok: false, latencyMs: 0, error: 'dns' });
       return;
     }

@@ -96,6 +96,23 @@ describe('meridian dev world: three regions, European users, an app failure', { 
     assert.deepEqual(errors.map((r) => `${r.continent} ${r.resolvedTo} ${r.status} ${r.error ?? ''}`), []);
   });
 
+  it('partitions and heals links through the control endpoint', async () => {
+    const call = async (path: string, body: unknown): Promise<number> => {
+      const res = await request(`${control.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${world.secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    assert.equal(await call('/links/partition', { a: 'us-east-1', b: 'ap-southeast-1' }), 200);
+    const cut = world.wan.links().filter((l) => l.partitioned !== null).map((l) => `${l.from}>${l.to}`).sort();
+    assert.deepEqual(cut, ['ap-southeast-1>us-east-1', 'us-east-1>ap-southeast-1']);
+    assert.equal(await call('/links/latency', { a: 'us-east-1', b: 'eu-west-1', rttMs: 250 }), 200);
+    assert.equal(world.wan.links().find((l) => l.from === 'eu-west-1' && l.to === 'us-east-1')?.rttMs, 250);
+    assert.equal(await call('/links/heal', {}), 200);
+    assert.deepEqual(world.wan.links().filter((l) => l.partitioned !== null), []);
+    assert.equal(await call('/links/partition', { a: 'us-east-1' }), 400, 'a bad request is refused with 400');
+    assert.equal(await call('/regions/mars-1/kill', {}), 400);
+  });
+
   it('stops every process of the world, even a paused one', async () => {
     world.pauseRegion('ap-southeast-1');
     const t0 = Date.now();
