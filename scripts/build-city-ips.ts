@@ -41,7 +41,7 @@ interface Sample {
 }
 
 const started = performance.now();
-const locator = new GeoLocator();
+const locator = new GeoLocator(undefined, { ipv4: 'mmdb' }); // full precision, not the rounded index
 locator.preload(4);
 const random = mulberry32(seed);
 

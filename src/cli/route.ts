@@ -43,7 +43,8 @@ function runRoute(opts: RouteOptions): number {
       return exitInvalid;
     }
   }
-  const loc = new GeoLocator().lookup(opts.clientIp);
+  // The mmdb rather than the compact index: a one-off lookup, and it names the city.
+  const loc = new GeoLocator(undefined, { ipv4: 'mmdb' }).lookup(opts.clientIp);
   if (!loc.known && loc.reason === 'invalid') {
     console.error(`--client-ip: ${JSON.stringify(opts.clientIp)} is not an IP address; expected IPv4 or IPv6, like 81.2.69.160`);
     return exitInvalid;

@@ -5,3 +5,4 @@ export * from './countries.js';
 export * from './ip-locate.js';
 export * from './catalog.js';
 export * from './subnet.js';
+export * from './compact-index.js';
