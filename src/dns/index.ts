@@ -1,6 +1,24 @@
 // The DNS room's door: the authoritative server, and its pure core for the pieces that
 // build on it (benchmarks, the fuzzer, a later hand-written fast path).
-export type { DnsClient, DnsPolicyAnswer, DnsRcodeName, DnsResponse, DnsServerOptions, DnsServerStats, DnsTransport, DnsZone, RespondContext, ZoneNode } from './types.js';
+export type {
+  DnsClient,
+  DnsPolicyAnswer,
+  DnsRateLimit,
+  DnsRateLimitStats,
+  DnsRcodeName,
+  DnsResponse,
+  DnsServerOptions,
+  DnsServerStats,
+  DnsStaticRecord,
+  DnsStaticRecordType,
+  DnsTransport,
+  DnsZone,
+  RespondContext,
+  RRset,
+  ZoneNode,
+} from './types.js';
 export { DnsServer } from './server.js';
 export { respond } from './respond.js';
 export { compileZone } from './zone.js';
+export { ResponseRateLimiter, prefixKey, defaultMaxPrefixes, type RateVerdict } from './rrl.js';
+export { amplificationLimitBytes, defaultAmplificationFactor } from './amplification.js';

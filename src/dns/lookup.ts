@@ -1,13 +1,16 @@
 // The zone's answer to one question (RFC 1034 §4.3.2, without wildcards or delegations):
-// REFUSED outside the zone, the apex's SOA and NS, the nameservers' addresses, the policy's
-// A/AAAA for service hosts, NODATA or NXDOMAIN with the SOA for the rest, and a minimal
-// answer for ANY (RFC 8482). Calls the policy and nothing else: no I/O, no clock.
+// REFUSED outside the zone, the apex's SOA and NS, the policy's A/AAAA for service hosts,
+// static records (aliases followed inside the zone), NODATA or NXDOMAIN with the SOA for
+// the rest, and a minimal answer for ANY (RFC 8482). Calls the policy and nothing else:
+// no I/O, no clock.
 
 import { isIP } from 'node:net';
 import type { Answer, SoaAnswer } from 'dns-packet';
+import { assert } from '../lib/index.js';
 import { foldCase, isWithin } from './names.js';
-import type { DnsClient, DnsPolicyAnswer, DnsServerOptions, DnsZone, ZoneNode } from './types.js';
+import type { DnsClient, DnsPolicyAnswer, DnsServerOptions, DnsZone, RRset, ZoneNode } from './types.js';
 import { qclass, qtype, type Question } from './wire.js';
+import { maxCnameChain } from './zone.js';
 
 export interface Lookup {
   readonly rcode: 'NOERROR' | 'NXDOMAIN' | 'REFUSED' | 'SERVFAIL';
@@ -15,12 +18,15 @@ export interface Lookup {
   readonly aa: boolean;
   readonly answers: Answer[];
   readonly authorities: Answer[];
-  /** Optional data (glue): dropped first when the reply does not fit, without TC. */
+  /** Optional data (glue, MX/SRV targets' addresses): dropped first when the reply does
+   *  not fit, without TC. */
   readonly additionals: Answer[];
   /** True when the policy was asked: the answer may differ by client (sets the ECS scope). */
   readonly dependsOnClient: boolean;
   readonly error?: Error;
 }
+
+type Policy = DnsServerOptions['answer'];
 
 /** RFC 8482 §4.2: one synthesized HINFO instead of every RRset at the name. */
 const rfc8482Hinfo = { cpu: 'RFC8482', os: '' };
@@ -31,7 +37,7 @@ function result(rcode: Lookup['rcode'], aa: boolean, parts: Partial<Pick<Lookup,
   return { rcode, aa, answers: [], authorities: [], additionals: [], dependsOnClient: false, ...parts };
 }
 
-export function lookup(zone: DnsZone, question: Question, client: DnsClient, policy: DnsServerOptions['answer']): Lookup {
+export function lookup(zone: DnsZone, question: Question, client: DnsClient, policy: Policy): Lookup {
   if (question.class !== qclass.IN && question.class !== qclass.ANY) return result('REFUSED', false);
   const labels = question.labels.map(foldCase);
   if (!isWithin(labels, zone.apexLabels)) return result('REFUSED', false);
@@ -40,26 +46,92 @@ export function lookup(zone: DnsZone, question: Question, client: DnsClient, pol
   // A label holding a dot cannot be one of our names, though its text form might look like one.
   const key = labels.some((l) => l.includes('.')) ? null : labels.join('.');
   const node = key === null ? undefined : zone.nodes.get(key);
-  if (node === undefined) {
-    const exists = key !== null && zone.emptyNonTerminals.has(key);
-    return result(exists ? 'NOERROR' : 'NXDOMAIN', true, { authorities: [negativeSoa(zone)] });
-  }
+  if (node === undefined) return missing(zone, key !== null && zone.emptyNonTerminals.has(key), []);
+  // As asked: every label of an existing name is a plain host label.
+  return follow(zone, node, question.labels.join('.'), question.type, client, policy);
+}
 
-  const owner = question.labels.join('.'); // as asked: every label of an existing name is a plain host label
-  switch (question.type) {
+/** NODATA at an empty non-terminal (RFC 8020), NXDOMAIN elsewhere; the SOA either way. */
+function missing(zone: DnsZone, exists: boolean, answers: Answer[]): Lookup {
+  return result(exists ? 'NOERROR' : 'NXDOMAIN', true, { answers, authorities: [negativeSoa(zone)] });
+}
+
+/**
+ * RFC 1034 §4.3.2 step 3a: at an alias, any type but CNAME (and ANY) is answered with the
+ * CNAME, and the lookup goes on at its target while that is in the zone; the rcode is the
+ * last name's (RFC 6604). Outside the zone the resolver follows it itself.
+ */
+function follow(zone: DnsZone, start: ZoneNode, startOwner: string, type: number, client: DnsClient, policy: Policy): Lookup {
+  const chain: Answer[] = [];
+  let node = start;
+  let owner = startOwner;
+  for (let hops = 0; ; hops++) {
+    const target = node.cnameTarget;
+    const cname = node.rrsets.get(qtype.CNAME);
+    if (target === undefined || cname === undefined || type === qtype.CNAME || type === qtype.ANY) {
+      const found = answerAt(zone, node, owner, type, client, policy);
+      return chain.length === 0 || found.rcode === 'SERVFAIL' ? found : { ...found, answers: [...chain, ...found.answers] };
+    }
+    assert(hops < maxCnameChain, `CNAME chain from ${startOwner} longer than compileZone allows`);
+    chain.push(...owned(cname, owner));
+    if (!isWithin(target.split('.'), zone.apexLabels)) return result('NOERROR', true, { answers: chain });
+    const next = zone.nodes.get(target);
+    if (next === undefined) return missing(zone, zone.emptyNonTerminals.has(target), chain);
+    node = next;
+    owner = target;
+  }
+}
+
+function answerAt(zone: DnsZone, node: ZoneNode, owner: string, type: number, client: DnsClient, policy: Policy): Lookup {
+  switch (type) {
     case qtype.SOA:
       return node.isApex ? result('NOERROR', true, { answers: [soaRecord(zone, owner, zone.recordTtlSec)] }) : noData(zone);
     case qtype.NS:
       return node.isApex ? nsAnswer(zone, owner) : noData(zone);
     case qtype.A:
-      return addressAnswer(zone, node, owner, 4, client, policy);
     case qtype.AAAA:
-      return addressAnswer(zone, node, owner, 6, client, policy);
-    case qtype.ANY:
+      if (node.policyHost !== undefined) return policyAnswer(zone, node.policyHost, owner, type === qtype.A ? 4 : 6, client, policy);
+      return rrsetAnswer(zone, node, owner, type);
+    case qtype.ANY: {
+      // At an alias the CNAME is the one RRset there; elsewhere the synthesized HINFO.
+      const cname = node.rrsets.get(qtype.CNAME);
+      if (cname !== undefined) return result('NOERROR', true, { answers: owned(cname, owner) });
       return result('NOERROR', true, { answers: [{ type: 'HINFO', name: owner, ttl: zone.recordTtlSec, class: 'IN', data: rfc8482Hinfo }] });
+    }
     default:
-      return noData(zone);
+      return rrsetAnswer(zone, node, owner, type);
   }
+}
+
+function rrsetAnswer(zone: DnsZone, node: ZoneNode, owner: string, type: number): Lookup {
+  const set = node.rrsets.get(type);
+  if (set === undefined) return noData(zone);
+  const additionals = type === qtype.MX || type === qtype.SRV ? addressesOf(zone, set.targets) : [];
+  return result('NOERROR', true, { answers: owned(set, owner), additionals });
+}
+
+/** The records with the owner the resolver asked for (its case: RFC 4343 §4.1). */
+function owned(set: RRset, owner: string): Answer[] {
+  return set.answers.map((a) => ({ ...a, name: owner }));
+}
+
+/**
+ * Additional-section addresses for names our answer points at (NS, MX, SRV targets),
+ * when they are in the zone and have fixed addresses. A service host's addresses are left
+ * out: they depend on the client, and adding them would narrow the ECS scope of the whole
+ * reply; the resolver asks for them itself.
+ */
+function addressesOf(zone: DnsZone, names: readonly string[]): Answer[] {
+  const out: Answer[] = [];
+  for (const name of new Set(names)) {
+    const node = zone.nodes.get(name);
+    if (node === undefined || node.policyHost !== undefined) continue;
+    for (const type of [qtype.A, qtype.AAAA]) {
+      const set = node.rrsets.get(type);
+      if (set !== undefined) out.push(...set.answers);
+    }
+  }
+  return out;
 }
 
 function noData(zone: DnsZone, parts: Partial<Pick<Lookup, 'dependsOnClient'>> = {}): Lookup {
@@ -84,36 +156,23 @@ function negativeSoa(zone: DnsZone): SoaAnswer {
 
 function nsAnswer(zone: DnsZone, owner: string): Lookup {
   const answers: Answer[] = zone.nameservers.map((ns) => ({ type: 'NS', name: owner, ttl: zone.recordTtlSec, class: 'IN', data: ns }));
-  const additionals: Answer[] = [];
-  for (const ns of zone.nameservers) {
-    const glue = zone.nodes.get(ns);
-    if (glue === undefined) continue; // outside the zone: not ours to vouch for
-    for (const a of glue.v4) additionals.push({ type: 'A', name: ns, ttl: zone.recordTtlSec, class: 'IN', data: a });
-    for (const a of glue.v6) additionals.push({ type: 'AAAA', name: ns, ttl: zone.recordTtlSec, class: 'IN', data: a });
-  }
-  return result('NOERROR', true, { answers, additionals });
+  return result('NOERROR', true, { answers, additionals: addressesOf(zone, zone.nameservers) });
 }
 
-function addressAnswer(zone: DnsZone, node: ZoneNode, owner: string, family: 4 | 6, client: DnsClient, policy: DnsServerOptions['answer']): Lookup {
+function policyAnswer(zone: DnsZone, host: string, owner: string, family: 4 | 6, client: DnsClient, policy: Policy): Lookup {
   const type = family === 4 ? 'A' : 'AAAA';
-  if (node.policyHost === undefined) {
-    const fixed = family === 4 ? node.v4 : node.v6;
-    if (fixed.length === 0) return noData(zone);
-    return result('NOERROR', true, { answers: fixed.map((a) => ({ type, name: owner, ttl: zone.recordTtlSec, class: 'IN', data: a })) });
-  }
-
-  let policyAnswer: DnsPolicyAnswer;
+  let answer: DnsPolicyAnswer;
   try {
-    policyAnswer = policy(node.policyHost, family, client);
+    answer = policy(host, family, client);
   } catch (err) {
-    return result('SERVFAIL', false, { dependsOnClient: true, error: wrap(err, `policy threw for ${node.policyHost}/${type}`) });
+    return result('SERVFAIL', false, { dependsOnClient: true, error: wrap(err, `policy threw for ${host}/${type}`) });
   }
-  const problem = invalidPolicyAnswer(policyAnswer, family);
-  if (problem !== null) return result('SERVFAIL', false, { dependsOnClient: true, error: new Error(`policy answered badly for ${node.policyHost}/${type}: ${problem}`) });
+  const problem = invalidPolicyAnswer(answer, family);
+  if (problem !== null) return result('SERVFAIL', false, { dependsOnClient: true, error: new Error(`policy answered badly for ${host}/${type}: ${problem}`) });
 
-  const addresses = [...new Set(policyAnswer.addresses.map((a) => a.trim()))]; // an RRset has no duplicates (RFC 2181 §5)
+  const addresses = [...new Set(answer.addresses.map((a) => a.trim()))]; // an RRset has no duplicates (RFC 2181 §5)
   if (addresses.length === 0) return noData(zone, { dependsOnClient: true });
-  const answers: Answer[] = addresses.map((a) => ({ type, name: owner, ttl: policyAnswer.ttlSec, class: 'IN', data: a }));
+  const answers: Answer[] = addresses.map((a) => ({ type, name: owner, ttl: answer.ttlSec, class: 'IN', data: a }));
   return result('NOERROR', true, { answers, dependsOnClient: true });
 }
 

@@ -1,15 +1,18 @@
 // DnsServer: the options checked and compiled once, respond() behind a UDP and a TCP
-// shell on the same port, and counters. All behaviour is in respond(); this file is
-// lifecycle and wiring.
+// shell on the same port, the UDP rate limiter in front of it, and counters. All DNS
+// behaviour is in respond(); this file is lifecycle and wiring.
 
 import { isIP } from 'node:net';
 import { MeridianError } from '../lib/index.js';
+import { defaultAmplificationFactor } from './amplification.js';
 import { defaultMaxUdpPayloadBytes, classicUdpBytes, maxTcpMessageBytes } from './edns.js';
 import { respond } from './respond.js';
+import { ResponseRateLimiter } from './rrl.js';
 import { DnsCounters } from './stats.js';
 import { listenTcp, type TcpShell } from './tcp.js';
-import type { DnsServerOptions, DnsServerStats, DnsTransport, DnsZone, RespondContext } from './types.js';
+import type { DnsRateLimit, DnsServerOptions, DnsServerStats, DnsTransport, DnsZone, RespondContext } from './types.js';
 import { bindUdp, type UdpShell } from './udp.js';
+import { isQueryMessage } from './wire.js';
 import { compileZone } from './zone.js';
 
 export const defaultTcpIdleTimeoutMs = 10_000;
@@ -21,6 +24,9 @@ export class DnsServer {
   private readonly zone: DnsZone;
   private readonly tcpIdleTimeoutMs: number;
   private readonly maxUdpPayloadBytes: number;
+  private readonly amplificationFactor: number;
+  private readonly limiter: ResponseRateLimiter | null;
+  private readonly clockMs: () => number;
   private readonly onError: (err: Error) => void;
   private readonly counters = new DnsCounters();
   private shells: { udp: UdpShell; tcp: TcpShell } | null = null;
@@ -35,6 +41,12 @@ export class DnsServer {
     if (!Number.isInteger(this.maxUdpPayloadBytes) || this.maxUdpPayloadBytes < classicUdpBytes || this.maxUdpPayloadBytes > maxTcpMessageBytes) {
       throw new MeridianError('dns-config', `maxUdpPayload ${this.maxUdpPayloadBytes} is out of range`, 'use 512-65535 bytes; 1232 avoids fragmentation');
     }
+    this.amplificationFactor = opts.amplificationFactor ?? defaultAmplificationFactor;
+    if (!(this.amplificationFactor >= 0 && Number.isFinite(this.amplificationFactor))) {
+      throw new MeridianError('dns-config', `amplificationFactor ${this.amplificationFactor} is not a number >= 0`, 'use 10 (0: no bound beyond the EDNS size)');
+    }
+    this.limiter = opts.rateLimit === undefined || opts.rateLimit.responsesPerSecond === 0 ? null : new ResponseRateLimiter(checkedRateLimit(opts.rateLimit));
+    this.clockMs = opts.clockMs ?? (() => performance.now());
     // Without a handler an error still surfaces (as a process warning) instead of vanishing;
     // a handler that throws must not take a socket callback down with it.
     const report = opts.onError ?? ((err: Error) => process.emitWarning(err));
@@ -67,7 +79,7 @@ export class DnsServer {
   }
 
   stats(): DnsServerStats {
-    return this.counters.snapshot();
+    return this.counters.snapshot(this.limiter?.stats());
   }
 
   /** TCP first (the kernel picks a port that is free for TCP), then UDP on that port. */
@@ -92,8 +104,26 @@ export class DnsServer {
   }
 
   private handle(message: Buffer, remoteAddress: string, transport: DnsTransport): Buffer | null {
-    const ctx: RespondContext = { zone: this.zone, answer: this.opts.answer, transport, remoteAddress, maxUdpPayloadBytes: this.maxUdpPayloadBytes };
     try {
+      // UDP only: over TCP the handshake has proven the address, so there is nothing to reflect.
+      let truncate = false;
+      if (transport === 'udp' && this.limiter !== null && isQueryMessage(message)) {
+        const verdict = this.limiter.take(remoteAddress, this.clockMs());
+        if (verdict === 'drop') {
+          this.counters.recordUnanswered();
+          return null;
+        }
+        truncate = verdict === 'slip';
+      }
+      const ctx: RespondContext = {
+        zone: this.zone,
+        answer: this.opts.answer,
+        transport,
+        remoteAddress,
+        maxUdpPayloadBytes: this.maxUdpPayloadBytes,
+        amplificationFactor: this.amplificationFactor,
+        truncate,
+      };
       const response = respond(message, ctx);
       this.counters.record(response);
       if (response.kind === 'drop') return null;
@@ -106,4 +136,18 @@ export class DnsServer {
       return null;
     }
   }
+}
+
+function checkedRateLimit(r: DnsRateLimit): DnsRateLimit {
+  const wholeIn = (v: number, min: number, max: number) => Number.isInteger(v) && v >= min && v <= max;
+  const problems = [
+    !(r.responsesPerSecond > 0 && Number.isFinite(r.responsesPerSecond)) && `responsesPerSecond ${r.responsesPerSecond} (a number >= 0; 0 turns it off)`,
+    !(r.burst >= 1 && Number.isFinite(r.burst)) && `burst ${r.burst} (at least 1)`,
+    !wholeIn(r.slip, 0, 100) && `slip ${r.slip} (a whole number, 0 drops every limited reply)`,
+    !wholeIn(r.ipv4PrefixLength, 0, 32) && `ipv4PrefixLength ${r.ipv4PrefixLength} (0-32)`,
+    !wholeIn(r.ipv6PrefixLength, 0, 128) && `ipv6PrefixLength ${r.ipv6PrefixLength} (0-128)`,
+    r.maxPrefixes !== undefined && !wholeIn(r.maxPrefixes, 1, 10_000_000) && `maxPrefixes ${r.maxPrefixes} (1-10,000,000)`,
+  ].filter((p): p is string => typeof p === 'string');
+  if (problems.length > 0) throw new MeridianError('dns-config', `rateLimit: ${problems.join('; ')}`, 'e.g. { responsesPerSecond: 100, burst: 200, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56 }');
+  return r;
 }

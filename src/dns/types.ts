@@ -1,6 +1,8 @@
 // The DNS room's contract: what a region node hands the server (the zone, the policy
 // callback, the limits) and what the pure core hands back. No I/O here.
 
+import type { Answer } from 'dns-packet';
+
 /** What the routing policy answers for one host and one address family. */
 export interface DnsPolicyAnswer {
   addresses: string[];
@@ -37,8 +39,46 @@ export interface DnsServerOptions {
   tcpIdleTimeoutMs?: number;
   /** Our advertised EDNS UDP payload size; default 1232 (the DNS Flag Day 2020 value). */
   maxUdpPayload?: number;
+  /** Static records served beside the policy's answers; compiled once (zone.ts). Default none. */
+  records?: readonly DnsStaticRecord[];
+  /** Response-rate limiting of UDP replies per client prefix; absent: off. The node always
+   *  passes the topology's `dns.rate_limit`, which is on by default. */
+  rateLimit?: DnsRateLimit;
+  /** Over UDP a reply is at most max(512, factor x query bytes), else TC; default 10,
+   *  0 = no bound beyond the EDNS size. */
+  amplificationFactor?: number;
+  /** Milliseconds on a monotonic clock, for the rate limiter; default performance.now.
+   *  Tests freeze it to make the limiter deterministic. */
+  clockMs?: () => number;
   /** Never throws out of a socket handler: every error it could not answer ends here. */
   onError?: (err: Error) => void;
+}
+
+export type DnsStaticRecordType = 'A' | 'AAAA' | 'CNAME' | 'TXT' | 'MX' | 'SRV' | 'CAA';
+
+/** A record from `service.records`, its TTL already resolved (the record's, else routing.ttl). */
+export interface DnsStaticRecord {
+  /** Relative to the zone ('mail', '_sip._tcp'); '@' is the apex; a trailing dot makes it absolute. */
+  name: string;
+  type: DnsStaticRecordType;
+  /** Presentation form; names inside are absolute, the trailing dot optional:
+   *  '192.0.2.1', 'mail.shop.example.test.', '10 mail.shop.example.test.', '"v=spf1" "-all"',
+   *  '10 5 5060 sip.shop.example.test.', '0 issue "letsencrypt.org"'. */
+  value: string;
+  ttlSec: number;
+}
+
+export interface DnsRateLimit {
+  /** Tokens added per second to each prefix's bucket; 0 turns the limiter off. */
+  responsesPerSecond: number;
+  /** The bucket's size: responses a quiet prefix may get at once. */
+  burst: number;
+  /** Every Nth limited response goes out as an empty TC=1 reply (0: drop all, 1: TC every time). */
+  slip: number;
+  ipv4PrefixLength: number;
+  ipv6PrefixLength: number;
+  /** The table's bound; default 100,000 prefixes (about 14 MB). */
+  maxPrefixes?: number;
 }
 
 /** Response codes the server sends; BADVERS (16) is an extended rcode, carried in the OPT. */
@@ -49,6 +89,18 @@ export interface DnsServerStats {
   queries: number;
   /** Replies sent, by rcode name. */
   responses: Record<string, number>;
+  /** Replies sent with TC=1 (too big for the limit, or a rate-limit slip). */
+  truncated: number;
+  rateLimit: DnsRateLimitStats;
+}
+
+export interface DnsRateLimitStats {
+  /** UDP queries over their prefix's rate: dropped + slipped. */
+  limited: number;
+  dropped: number;
+  slipped: number;
+  /** Prefixes in the table now (at most maxPrefixes). */
+  prefixes: number;
 }
 
 export type DnsTransport = 'udp' | 'tcp';
@@ -62,6 +114,10 @@ export interface RespondContext {
   readonly remoteAddress: string;
   /** Our advertised EDNS size (bytes), the ceiling for any UDP reply. */
   readonly maxUdpPayloadBytes: number;
+  /** UDP replies at most max(512, factor x query bytes); absent or 0: no such bound. */
+  readonly amplificationFactor?: number;
+  /** A rate-limit slip: answer with TC=1 and empty sections, looking nothing up. */
+  readonly truncate?: boolean;
 }
 
 /** What respond() decided: bytes to send back, or silence. `error` is a problem worth
@@ -96,8 +152,17 @@ export interface DnsZone {
 export interface ZoneNode {
   /** Set when the routing policy answers A/AAAA here: the host as listed in `hosts`. */
   readonly policyHost?: string;
-  /** Fixed addresses (nameserver glue). */
-  readonly v4: readonly string[];
-  readonly v6: readonly string[];
+  /** Fixed data by qtype number: static records and nameserver glue. */
+  readonly rrsets: ReadonlyMap<number, RRset>;
+  /** The CNAME's target (lower-cased, no trailing dot) when the name is an alias. */
+  readonly cnameTarget?: string;
   readonly isApex: boolean;
+}
+
+/** One name's records of one type, owner = the name lower-cased (respond re-owns them to
+ *  the name as asked). */
+export interface RRset {
+  readonly answers: readonly Answer[];
+  /** Names the records point at (MX exchange, SRV target): where additional data comes from. */
+  readonly targets: readonly string[];
 }

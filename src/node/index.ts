@@ -1,1 +1,2 @@
 export * from './node.js';
+export * from './dns-zone.js';

@@ -12,6 +12,7 @@ import { MeshClient, verify, type MeshAddress } from '../mesh/index.js';
 import { createNodeMetrics, type NodeMetrics } from '../observe/index.js';
 import { route, type RoutingTable } from '../routing/index.js';
 import { latencyModel, regionById, routingTable, type NodeRole, type Region, type Topology } from '../topology/index.js';
+import { zoneConfig } from './dns-zone.js';
 import { failoverCandidates } from './failover.js';
 
 export interface RegionNodeOptions {
@@ -77,6 +78,7 @@ export class RegionNode {
     this.metrics = createNodeMetrics(o.region, {
       regionUp: () => Object.fromEntries([...this.prober.routingHealth()].map(([id, x]) => [id, x.up])),
       dnsQueries: () => this.dns?.stats().responses ?? {},
+      dnsRateLimit: () => this.dns?.stats().rateLimit ?? null,
     });
   }
 
@@ -114,14 +116,15 @@ export class RegionNode {
     let dns: string | undefined;
     if (o.roles.includes('dns')) {
       const f = o.topology.file;
-      const zone = f.service.zone.replace(/\.$/, '');
+      const limit = f.dns.rate_limit;
       this.dns = new DnsServer({
+        ...zoneConfig(o.topology, Math.floor(this.startedMs / 1000)),
         host: self.public,
         port: o.dnsPort,
-        zone,
-        hosts: f.service.hosts,
-        nameservers: o.topology.regions.map((r, i) => ({ name: `ns${i + 1}.${zone}`, address: r.public })),
-        soa: { mname: `ns1.${zone}`, rname: `hostmaster.${zone}`, serial: Math.floor(this.startedMs / 1000), refreshSec: 3600, retrySec: 600, expireSec: 86400, minimumSec: 60 },
+        // Explicit, so a change of the server's defaults cannot loosen a node's limits.
+        maxUdpPayload: f.dns.max_udp_payload,
+        amplificationFactor: f.dns.amplification_factor,
+        rateLimit: { responsesPerSecond: limit.responses_per_second, burst: limit.burst, slip: limit.slip, ipv4PrefixLength: limit.ipv4_prefix, ipv6PrefixLength: limit.ipv6_prefix },
         answer: (name, family, client) => this.dnsAnswer(family, client),
         onError: (e) => o.logger.debug({ err: e.message }, 'dns error'),
       });

@@ -14,6 +14,7 @@ export interface NodeMetrics {
 export function createNodeMetrics(region: string, gauges: {
   regionUp: () => Record<string, boolean>;
   dnsQueries: () => Record<string, number>;
+  dnsRateLimit: () => { dropped: number; slipped: number } | null;
 }): NodeMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ region });
@@ -34,6 +35,17 @@ export function createNodeMetrics(region: string, gauges: {
     collect() {
       this.reset();
       for (const [rcode, n] of Object.entries(gauges.dnsQueries())) this.inc({ rcode }, n);
+    },
+  });
+  new Counter({
+    name: 'meridian_dns_rate_limited_total', help: 'UDP DNS replies held back by response-rate limiting, by what was done (dropped, or slipped as an empty TC reply)', labelNames: ['action'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      const r = gauges.dnsRateLimit();
+      if (r !== null) {
+        this.inc({ action: 'dropped' }, r.dropped);
+        this.inc({ action: 'slipped' }, r.slipped);
+      }
     },
   });
   return { registry, gatewayRequests, gatewayDuration, meshAuthFailures, healthChanges };

@@ -120,6 +120,29 @@ const security = z.strictObject({
 
 const port = z.number().int().min(1).max(65535);
 
+/** The authoritative DNS server's abuse limits (see the README's DNS section). */
+const dns = z.strictObject({
+  /** Response-rate limiting of UDP replies, per client prefix (the UDP source, never ECS). */
+  rate_limit: z
+    .strictObject({
+      /** Tokens per second in each prefix's bucket; 0 turns rate limiting off. */
+      responses_per_second: z.number().int().min(0).max(1_000_000).default(100),
+      /** The bucket's size: replies a quiet prefix may get at once. */
+      burst: z.number().int().min(1).max(1_000_000).default(200),
+      /** Every Nth limited reply is sent empty with TC=1 (the client retries over TCP), the
+       *  others dropped; 0 drops them all, 1 truncates every one. */
+      slip: z.number().int().min(0).max(10).default(2),
+      ipv4_prefix: z.number().int().min(8).max(32).default(24),
+      ipv6_prefix: z.number().int().min(16).max(128).default(56),
+    })
+    .prefault({}),
+  /** The EDNS UDP payload size we advertise and the ceiling of any UDP reply, in bytes. */
+  max_udp_payload: z.number().int().min(512).max(4096).default(1232),
+  /** A UDP reply is at most max(512, factor x the query's size), else truncated (TC);
+   *  0 turns the bound off. */
+  amplification_factor: z.number().int().min(0).max(100).default(10),
+});
+
 const node = z.strictObject({
   /** The gateway's port on each region's public address. */
   http_port: port.default(8080),
@@ -143,6 +166,7 @@ export const topologySchema = z.strictObject({
   cost: cost.prefault({}),
   security: security.prefault({}),
   node: node.prefault({}),
+  dns: dns.prefault({}),
 });
 
 /** The file as parsed: defaults applied, durations in ms, sizes in bytes. */
@@ -153,4 +177,5 @@ export type GlobalTableConfig = z.output<typeof globalTable>;
 export type RegionConfig = z.output<typeof region>;
 export type StaticRecord = z.output<typeof staticRecord>;
 export type NodeConfig = z.output<typeof node>;
+export type DnsConfig = z.output<typeof dns>;
 export type NodeRole = NodeConfig['roles'][number];

@@ -41,6 +41,9 @@ export function worldTopologyFile(ids: readonly string[], catalog: RegionCatalog
     routing: { policy: 'latency', ttl: '5s' },
     health: { interval: '1s', timeout: '500ms', down_after: 3, up_after: 3 },
     data: { residency: { eu: 'strict' } },
+    // Every simulated user queries from 127.0.0.1, one /24 to the rate limiter, while in
+    // the real world they sit behind many resolvers: the world turns the limit off.
+    dns: { rate_limit: { responses_per_second: 0 } },
   };
 }
 

@@ -30,6 +30,24 @@ describe('meridian validate (the command)', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, new RegExp(`^${f}:\\d+:\\d+: \\(yaml\\): `, 'm'));
   });
+  it('compiles the DNS zone too: a CNAME loop fails validation, not a node start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meridian-'));
+    const f = join(dir, 'loop.yaml');
+    writeFileSync(f, [
+      'service:',
+      '  name: shop',
+      '  zone: shop.example.test',
+      '  records:',
+      '    - { name: a, type: CNAME, value: b.shop.example.test. }',
+      '    - { name: b, type: CNAME, value: a.shop.example.test. }',
+      'regions:',
+      '  - { id: us-east-1, public: 127.0.1.1, mesh: "127.0.1.1:7070", app: "http://127.0.1.1:9000" }',
+      '',
+    ].join('\n'));
+    const r = meridian(['validate', f]);
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stderr, /service\.records: .*(loop|chain)/i);
+  });
   it('says so when the file does not exist', () => {
     const r = meridian(['validate', 'nope.yaml']);
     assert.equal(r.code, 2);

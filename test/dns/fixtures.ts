@@ -6,7 +6,8 @@ import { createSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, OptAnswer, Packet, RecordType } from 'dns-packet';
-import { DnsServer, type DnsClient, type DnsPolicyAnswer, type DnsServerOptions } from '../../src/dns/index.js';
+import assert from 'node:assert/strict';
+import { compileZone, DnsServer, respond, type DnsClient, type DnsPolicyAnswer, type DnsServerOptions, type DnsStaticRecord, type RespondContext } from '../../src/dns/index.js';
 
 export const host = '127.0.0.1';
 /** Generous: loopback answers in microseconds; only a broken server comes near this. */
@@ -30,9 +31,29 @@ export function zoneOptions(answer: DnsServerOptions['answer']): DnsServerOption
       { name: 'ns2.shop.example.test', address: '198.51.100.53' },
     ],
     soa: { mname: 'ns1.shop.example.test', rname: 'hostmaster.shop.example.test', serial: 2026010101, refreshSec: 7200, retrySec: 900, expireSec: 1_209_600, minimumSec: 300 },
+    records: staticRecords,
     answer,
   };
 }
+
+/** Static records of every kind, with aliases to a service host, to static data, in a
+ *  chain, outside the zone and to nothing. */
+export const staticRecords: DnsStaticRecord[] = [
+  { name: '@', type: 'MX', value: '10 mail.shop.example.test.', ttlSec: 300 },
+  { name: '@', type: 'MX', value: '20 mx.other.test.', ttlSec: 300 },
+  { name: '@', type: 'TXT', value: 'v=spf1 mx -all', ttlSec: 300 },
+  { name: '@', type: 'CAA', value: '0 issue "letsencrypt.org"', ttlSec: 3600 },
+  { name: 'mail', type: 'A', value: '192.0.2.25', ttlSec: 300 },
+  { name: 'mail', type: 'AAAA', value: '2001:db8::25', ttlSec: 300 },
+  { name: '_sip._tcp', type: 'SRV', value: '10 5 5060 sip.shop.example.test.', ttlSec: 60 },
+  { name: 'sip', type: 'A', value: '192.0.2.60', ttlSec: 60 },
+  { name: 'api', type: 'TXT', value: '"hello" "world"', ttlSec: 30 },
+  { name: 'store', type: 'CNAME', value: 'www.shop.example.test.', ttlSec: 60 },
+  { name: 'webmail', type: 'CNAME', value: 'mail.shop.example.test', ttlSec: 60 },
+  { name: 'chain', type: 'CNAME', value: 'webmail.shop.example.test.', ttlSec: 60 },
+  { name: 'cdn', type: 'CNAME', value: 'shop.cdn.example.net.', ttlSec: 60 },
+  { name: 'dangling', type: 'CNAME', value: 'gone.shop.example.test.', ttlSec: 60 },
+];
 
 /** The default policy: one IPv4 address per host, no IPv6; records every call. */
 export function recordingPolicy(calls: PolicyCall[], answerFor: (name: string, family: 4 | 6) => DnsPolicyAnswer = defaultAnswer): DnsServerOptions['answer'] {
@@ -45,6 +66,20 @@ export function recordingPolicy(calls: PolicyCall[], answerFor: (name: string, f
 export function defaultAnswer(name: string, family: 4 | 6): DnsPolicyAnswer {
   if (family === 6) return { addresses: [], ttlSec: 30 };
   return { addresses: [name === 'api' ? '203.0.113.20' : '203.0.113.10'], ttlSec: 30 };
+}
+
+/** respond()'s context for the fixture zone over UDP, as the server would build it (without
+ *  the amplification bound unless `extra` sets it). */
+export function context(overrides: Partial<DnsServerOptions> = {}, extra: Partial<RespondContext> = {}): RespondContext {
+  const opts = { ...zoneOptions((name, family) => defaultAnswer(name, family)), ...overrides };
+  return { zone: compileZone(opts), answer: opts.answer, transport: 'udp', remoteAddress: '192.0.2.1', maxUdpPayloadBytes: 1232, ...extra };
+}
+
+/** respond() called directly; fails the test if it stays silent. */
+export function ask(bytes: Buffer, ctx: RespondContext = context()): Reply & { error: Error | undefined; truncated: boolean } {
+  const r = respond(bytes, ctx);
+  assert.equal(r.kind, 'reply');
+  return { ...parseReply(r.bytes), error: r.error, truncated: r.truncated };
 }
 
 export interface Running {
@@ -228,6 +263,13 @@ export function mutatedPacket(rand: () => number): Buffer {
     () => queryBytes('www.shop.example.test', 'AAAA', { opt: ecsOpt('81.2.69.160', 24) }),
     () => queryBytes('api.shop.example.test', 'ANY', { opt: ecsOpt('2001:db8:1234::1', 56) }),
     () => queryBytes('nope.example.com', 'SOA'),
+    () => queryBytes('shop.example.test', 'MX', { opt: opt(4096) }),
+    () => queryBytes('_sip._tcp.shop.example.test', 'SRV'),
+    () => queryBytes('chain.shop.example.test', 'A', { opt: ecsOpt('81.2.69.160', 24) }),
+    () => queryBytes('store.shop.example.test', 'AAAA'),
+    () => queryBytes('shop.example.test', 'TXT', { opt: opt(512) }),
+    () => queryBytes('shop.example.test', 'CAA'),
+    () => queryBytes('_tcp.shop.example.test', 'A'),
   ];
   const kind = int(6);
   if (kind === 0) {

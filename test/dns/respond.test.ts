@@ -3,20 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dnsPacket from 'dns-packet';
-import type { DnsClient, DnsPolicyAnswer, DnsServerOptions, RespondContext } from '../../src/dns/index.js';
-import { compileZone, respond } from '../../src/dns/index.js';
-import { answersOf, defaultAnswer, ecsOpt, mutatedPacket, opt, optOf, parseReply, prng, queryBytes, rcode, zoneOptions, type Reply } from './fixtures.js';
-
-function context(overrides: Partial<DnsServerOptions> = {}, extra: Partial<RespondContext> = {}): RespondContext {
-  const opts = { ...zoneOptions((name, family) => defaultAnswer(name, family)), ...overrides };
-  return { zone: compileZone(opts), answer: opts.answer, transport: 'udp', remoteAddress: '192.0.2.1', maxUdpPayloadBytes: 1232, ...extra };
-}
-
-function ask(bytes: Buffer, ctx: RespondContext = context()): Reply & { error: Error | undefined } {
-  const r = respond(bytes, ctx);
-  assert.equal(r.kind, 'reply');
-  return { ...parseReply(r.bytes), error: r.error };
-}
+import type { DnsClient, DnsPolicyAnswer } from '../../src/dns/index.js';
+import { respond } from '../../src/dns/index.js';
+import { answersOf, ask, context, ecsOpt, mutatedPacket, opt, optOf, parseReply, prng, queryBytes, rcode } from './fixtures.js';
 
 /** An ECS option with raw bytes, for what dns-packet would not encode. */
 function rawEcs(data: number[]) {

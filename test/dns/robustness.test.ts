@@ -1,6 +1,6 @@
 // Garbage at the sockets: the server answers what it can, drops the rest, reports no
-// errors of its own, and still answers a normal query afterwards. (The big fuzz run is
-// a later issue; this is the smoke test, seeded so a failure replays.)
+// errors of its own, and still answers a normal query afterwards. The smoke test, with a
+// fixed seed; the big seeded run is fuzz.test.ts.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -118,6 +118,7 @@ describe('region node: gateway, DNS, mesh, health', () => {
     assert.equal(m.status, 200);
     assert.match(m.text, /meridian_gateway_requests_total\{route="local",code="200",served_by="us-east-1",region="us-east-1"\} \d+/);
     assert.match(m.text, /meridian_region_up\{target="eu-west-1",region="us-east-1"\} 1/);
+    assert.match(m.text, /meridian_dns_rate_limited_total\{action="dropped",region="us-east-1"\} 0/);
     assert.match(m.text, /meridian_mesh_auth_failures_total\{reason="no credentials",region="us-east-1"\} \d+/);
   });
 
