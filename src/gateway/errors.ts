@@ -1,28 +1,26 @@
 import type { ServerResponse } from 'node:http';
-
-export type GatewayErrorCode =
-  | 'body_too_large'
-  | 'bad_gateway'
-  | 'no_healthy_region'
-  | 'gateway_timeout'
-  | 'app_down';
-
-const statusOf: Record<GatewayErrorCode, number> = {
-  body_too_large: 413,
-  bad_gateway: 502,
-  no_healthy_region: 503,
-  app_down: 503,
-  gateway_timeout: 504,
-};
+import type { Reply } from './exchange.js';
 
 /** Errors are JSON with a reason a person can act on, and say which region answered. */
-export function sendError(res: ServerResponse, code: GatewayErrorCode, reason: string, region: string, extra: Record<string, string> = {}): void {
+export function errorReply(status: number, error: string, reason: string, region: string): Reply {
+  const body = Buffer.from(JSON.stringify({ error, reason, region }));
+  return {
+    status,
+    headers: { 'content-type': 'application/json', 'content-length': String(body.length), 'cache-control': 'no-store' },
+    body,
+    servedBy: region,
+    route: `error: ${error}`,
+  };
+}
+
+/** For errors before a reply exists (bad requests, limits): written straight out. */
+export function sendError(res: ServerResponse, status: number, error: string, reason: string, region: string, extra: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: code, reason, region });
-  res.writeHead(statusOf[code], {
+  const body = JSON.stringify({ error, reason, region });
+  res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',

@@ -1,174 +1,182 @@
-// The region's HTTP edge, basic form: proxy to the local application, or — when the local
-// application is down or refuses the connection — forward to the next healthy region the
-// routing function ranks, over the mesh. The full gateway (home-region forwarding,
-// replay, cache, streaming bodies) builds on this request path.
+// The region's HTTP edge. Per request, as the design reads:
+//   cache  ->  home-region forwarding  ->  application replay  ->  local app or failover
+// Each stage is its own file with one signature (stages/*.ts); this file reads the
+// request under the limits, runs the stages, and writes the reply with the headers that
+// say where and why.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { HttpCache } from '../cache/index.js';
 import type { RegionId } from '../lib/index.js';
-import type { MeshClient } from '../mesh/index.js';
+import { meshHeaders, type MeshClient } from '../mesh/index.js';
+import { BodyTooLarge, readRequestBody } from './body.js';
+import { forwardedFromHeader, LocalApp, replayedFromHeader } from './dispatch.js';
 import { sendError } from './errors.js';
+import type { Exchange, Next, Reply, Stage } from './exchange.js';
 import { endToEnd, withForwarding } from './headers.js';
+import { compileHomeRules, type HomeRules } from './home.js';
+import { cacheStage } from './stages/cache.js';
+import { homeStage } from './stages/home.js';
+import { origin, type FailoverCandidate } from './stages/origin.js';
+import { replayStage } from './stages/replay.js';
 
-export const forwardHeader = 'x-meridian-forwarded-from';
+export type { FailoverCandidate };
 
-export interface FailoverCandidate {
-  readonly region: RegionId;
-  /** Why the routing function ranks it here, quoted in x-meridian-route. */
-  readonly reason: string;
+export interface GatewayLimits {
+  readonly maxBodyBytes: number;
+  readonly replayMaxBodyBytes: number;
+  readonly upstreamConnectTimeoutMs: number;
+  readonly upstreamTimeoutMs: number;
 }
 
 export interface GatewayOptions {
   readonly region: RegionId;
+  readonly regions: readonly RegionId[];
   readonly appUrl: string;
   /** The failure detector's verdict on the local application. */
   readonly appUp: () => boolean;
+  /** The failure detector's verdict on any region. */
+  readonly regionUp: (id: RegionId) => boolean;
   /** Healthy regions other than this one, best first, as the routing function ranks them. */
   readonly failoverCandidates: () => readonly FailoverCandidate[];
   readonly mesh: MeshClient;
-  readonly maxBodyBytes: number;
-  readonly upstreamTimeoutMs: number;
+  readonly limits: GatewayLimits;
+  readonly home: HomeRules;
+  readonly cache?: { readonly cache: HttpCache; readonly maxObjectBytes: number };
   /** How many other regions one request may be offered to before giving up. */
   readonly maxForwardAttempts: number;
-  readonly onRequest?: (r: { route: 'local' | 'forward' | 'error'; status: number; servedBy: string; ms: number }) => void;
+  readonly onRequest?: (r: { route: 'local' | 'forward' | 'error'; status: number; servedBy: string; cache: string; ms: number }) => void;
 }
 
-/** Methods that may be sent again after reaching an upstream (RFC 9110 §9.2.2). */
-const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
-/** Errors that prove the request never reached the upstream: safe to send elsewhere. */
-const notReached = new Set(['ECONNREFUSED', 'ECONNRESET_BEFORE_SEND', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
-
 export class Gateway {
-  private readonly app: Pool;
+  readonly app: LocalApp;
+  private readonly run: Next;
 
   constructor(private readonly o: GatewayOptions) {
-    // Keep-alive pool to the local application; bounded connections.
-    this.app = new Pool(o.appUrl, { connections: 128, keepAliveTimeout: 30_000, connectTimeout: 2000 });
+    this.app = new LocalApp({ url: o.appUrl, connectTimeoutMs: o.limits.upstreamConnectTimeoutMs, responseTimeoutMs: o.limits.upstreamTimeoutMs });
+    const regions = new Set<string>(o.regions);
+    const t = o.limits.upstreamTimeoutMs;
+    const stages: Stage[] = [
+      ...(o.cache === undefined ? [] : [cacheStage(o.cache.cache, o.cache.maxObjectBytes, o.region)]),
+      homeStage({ self: o.region, rules: compileHomeRules(o.home), regions, isUp: o.regionUp, mesh: o.mesh, timeoutMs: t }),
+      replayStage({ self: o.region, regions, mesh: o.mesh, timeoutMs: t }),
+    ];
+    const end = origin({ self: o.region, app: this.app, appUp: o.appUp, failoverCandidates: o.failoverCandidates, mesh: o.mesh, timeoutMs: t, maxForwardAttempts: o.maxForwardAttempts });
+    this.run = stages.reduceRight<Next>((next, stage) => (x) => stage(x, next), end);
   }
 
   async close(): Promise<void> {
-    await this.app.close().catch(() => undefined);
+    await this.app.close();
   }
 
   /**
-   * Handles one request. `forwardedFrom` is set when another region sent it over the
-   * mesh: such a request is served here or fails, never forwarded again (no loops).
+   * Handles one request. `from` is set when another region sent it over the mesh
+   * (forwarded or replayed): such a request is served here or fails, never sent on.
    */
-  async handle(req: IncomingMessage, res: ServerResponse, forwardedFrom?: string): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, from?: { forwardedFrom?: string; replayedFrom?: string }): Promise<void> {
     const t0 = performance.now();
-    const timing: string[] = [];
-    const done = (route: 'local' | 'forward' | 'error', servedBy: string): void =>
-      this.o.onRequest?.({ route, status: res.statusCode, servedBy, ms: performance.now() - t0 });
-
-    const body = await readBody(req, this.o.maxBodyBytes);
-    if (body === 'too-large') {
-      sendError(res, 'body_too_large', `request body over ${this.o.maxBodyBytes} bytes`, this.o.region, { connection: 'close' });
-      return done('error', this.o.region);
+    const region = this.o.region;
+    let body: Exchange['body'];
+    try {
+      body = await readRequestBody(req, this.o.limits.maxBodyBytes, this.o.limits.replayMaxBodyBytes);
+    } catch (e) {
+      if (e instanceof BodyTooLarge) {
+        sendError(res, 413, 'body_too_large', `request body over ${this.o.limits.maxBodyBytes} bytes (gateway.max_body_size)`, region, { connection: 'close' });
+        this.o.onRequest?.({ route: 'error', status: 413, servedBy: region, cache: 'miss', ms: performance.now() - t0 });
+        return;
+      }
+      res.destroy(); // the client went away mid-body
+      return;
     }
     const headers = withForwarding(endToEnd(req.headers), req.socket.remoteAddress ?? 'unknown', req.headers.host);
-    delete headers[forwardHeader];
-    const method = (req.method ?? 'GET') as Dispatcher.HttpMethod;
-    const path = req.url ?? '/';
-
-    let why: string;
-    if (this.o.appUp()) {
-      const t1 = performance.now();
-      try {
-        const up = await this.app.request({ method, path, headers, body, headersTimeout: this.o.upstreamTimeoutMs, bodyTimeout: this.o.upstreamTimeoutMs });
-        timing.push(`upstream;dur=${(performance.now() - t1).toFixed(1)}`);
-        const route = forwardedFrom === undefined ? 'local: app up' : `forwarded from ${forwardedFrom}: served by the local app`;
-        await this.relay(res, up, this.o.region, route, timing, t0);
-        return done('local', this.o.region);
-      } catch (e) {
-        const code = errorCode(e);
-        const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
-        // Elsewhere only if the request never reached the app, or may be repeated safely
-        // (and nothing was sent to the client yet); a timeout is not retried: the app may
-        // still be working on it.
-        const retryable = !res.headersSent && (notReached.has(code) || (idempotent.has(method) && !timeout));
-        if (!retryable || forwardedFrom !== undefined) {
-          sendError(res, timeout ? 'gateway_timeout' : 'bad_gateway', `local app: ${code}`, this.o.region, { 'server-timing': this.timingHeader(timing, t0) });
-          return done('error', this.o.region);
-        }
-        why = notReached.has(code) ? `local app refused the connection (${code})` : `local app failed (${code})`;
-      }
-    } else {
-      why = 'local app down';
+    // The mesh's markers and credentials stop here: the application never sees them.
+    for (const h of [forwardedFromHeader, replayedFromHeader, ...meshHeaders]) delete headers[h];
+    const x: Exchange = {
+      req,
+      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+      path: req.url ?? '/',
+      host: req.headers.host ?? region,
+      headers,
+      body,
+      ...(from?.forwardedFrom !== undefined && { forwardedFrom: from.forwardedFrom }),
+      ...(from?.replayedFrom !== undefined && { replayedFrom: from.replayedFrom }),
+      timing: [],
+      notes: [],
+    };
+    let reply: Reply;
+    try {
+      reply = await this.run(x);
+    } catch (e) {
+      const tooLarge = e instanceof BodyTooLarge;
+      sendError(res, tooLarge ? 413 : 502, tooLarge ? 'body_too_large' : 'bad_gateway', tooLarge ? 'request body over gateway.max_body_size' : `gateway: ${(e as Error).message}`, region);
+      this.o.onRequest?.({ route: 'error', status: res.statusCode, servedBy: region, cache: 'miss', ms: performance.now() - t0 });
+      return;
     }
-    if (forwardedFrom !== undefined) {
-      sendError(res, 'app_down', `app in ${this.o.region} is down and forwarded requests are not forwarded again`, this.o.region);
-      return done('error', this.o.region);
-    }
-
-    // Failover: the next healthy regions the routing function ranks.
-    const candidates = this.o.failoverCandidates().slice(0, this.o.maxForwardAttempts);
-    if (candidates.length === 0) {
-      sendError(res, 'no_healthy_region', `${why}, and no other region is healthy`, this.o.region);
-      return done('error', this.o.region);
-    }
-    let lastError = '';
-    for (const c of candidates) {
-      const t1 = performance.now();
-      try {
-        const up = await this.o.mesh.request(c.region, {
-          method,
-          path,
-          headers: { ...headers, [forwardHeader]: this.o.region },
-          body: body ?? undefined,
-          timeoutMs: this.o.upstreamTimeoutMs,
-        });
-        timing.push(`forward;dur=${(performance.now() - t1).toFixed(1)};desc="${c.region}"`);
-        const servedBy = headerValue(up.headers['x-meridian-region']) ?? c.region;
-        await this.relay(res, up, servedBy, `failover: ${why}; forwarded to ${c.region} (${c.reason})`, timing, t0);
-        return done('forward', servedBy);
-      } catch (e) {
-        lastError = `${c.region}: ${errorCode(e)}`;
-        // Only a request that never reached the other region, or an idempotent one, may
-        // be offered to the next.
-        if (!notReached.has(errorCode(e)) && !idempotent.has(method)) break;
-      }
-    }
-    sendError(res, 'bad_gateway', `${why}; forwarding failed (${lastError})`, this.o.region, { 'server-timing': this.timingHeader(timing, t0) });
-    return done('error', this.o.region);
+    await this.write(res, x, reply, t0);
+    const kind = reply.route.startsWith('error') ? 'error' : reply.servedBy === region ? 'local' : 'forward';
+    this.o.onRequest?.({ route: kind, status: reply.status, servedBy: reply.servedBy, cache: reply.cache ?? 'miss', ms: performance.now() - t0 });
   }
 
-  private timingHeader(timing: string[], t0: number): string {
-    return [`gateway;dur=${(performance.now() - t0).toFixed(1)};desc="${this.o.region}"`, ...timing].join(', ');
-  }
-
-  private async relay(res: ServerResponse, up: Dispatcher.ResponseData, servedBy: string, route: string, timing: string[], t0: number): Promise<void> {
-    const headers = endToEnd(up.headers);
+  private async write(res: ServerResponse, x: Exchange, r: Reply, t0: number): Promise<void> {
+    const headers: Record<string, string | string[]> = { ...r.headers };
     const upstreamTiming = headers['server-timing'];
-    headers['x-meridian-region'] = servedBy;
-    headers['x-meridian-route'] = route;
-    headers['server-timing'] = [this.timingHeader(timing, t0), ...(upstreamTiming === undefined ? [] : [String(upstreamTiming)])].join(', ');
-    res.writeHead(up.statusCode, headers);
-    for await (const chunk of up.body) {
-      if (!res.write(chunk as Buffer)) await new Promise<void>((r) => res.once('drain', r));
+    headers['x-meridian-region'] = r.servedBy;
+    headers['x-meridian-route'] = r.route;
+    headers['x-meridian-cache'] = r.cache ?? 'miss';
+    headers['server-timing'] = [
+      `gateway;dur=${(performance.now() - t0).toFixed(1)};desc="${this.o.region}"`,
+      ...x.timing,
+      ...(upstreamTiming === undefined ? [] : [String(upstreamTiming)]),
+    ].join(', ');
+    try {
+      res.writeHead(r.status, headers);
+    } catch {
+      // A header value the upstream sent that Node will not write: answer, don't crash.
+      res.destroy();
+      return;
     }
-    res.end();
+    if (x.method === 'HEAD' || r.body === null) {
+      await drainQuietly(r.body);
+      res.end();
+      return;
+    }
+    if (Buffer.isBuffer(r.body)) {
+      res.end(r.body);
+      return;
+    }
+    try {
+      for await (const chunk of r.body) {
+        if (!res.write(chunk as Buffer)) await drained(res);
+        if (res.destroyed) break;
+      }
+      res.end();
+    } catch {
+      // The upstream broke mid-body: the client must see a broken response, not a short one.
+      res.destroy();
+    }
   }
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | null | 'too-large'> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) return 'too-large';
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) return 'too-large';
-    chunks.push(chunk as Buffer);
+/** Waits for the client to take more, or to go away; leaves no listener behind. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+async function drainQuietly(body: Reply['body']): Promise<void> {
+  if (body === null || Buffer.isBuffer(body)) return;
+  try {
+    for await (const _ of body) {
+      // discard
+    }
+  } catch {
+    // nothing to keep
   }
-  return size === 0 ? null : Buffer.concat(chunks);
-}
-
-function errorCode(e: unknown): string {
-  const err = e as { code?: string; cause?: { code?: string }; name?: string };
-  return err.cause?.code ?? err.code ?? err.name ?? 'error';
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }

@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './version.js';
 export * from './log.js';
 export * from './prng.js';
+export * from './path-pattern.js';

@@ -25,19 +25,25 @@ export type AuthResult = { ok: true; from: string } | { ok: false; reason: strin
 type HeaderBag = Readonly<Record<string, string | string[] | undefined>>;
 
 export function verify(secret: string, headers: HeaderBag, method: string, path: string, nowMs: number): AuthResult {
-  const bearer = one(headers.authorization);
-  if (bearer !== undefined) {
-    const m = /^Bearer (.+)$/.exec(bearer);
-    return m !== null && equal(m[1] as string, secret) ? { ok: true, from: 'operator' } : { ok: false, reason: 'bad bearer token' };
-  }
   const from = one(headers[headerFrom]);
   const ts = one(headers[headerTs]);
   const sig = one(headers[headerSig]);
-  if (from === undefined || ts === undefined || sig === undefined) return { ok: false, reason: 'no credentials' };
-  const t = Number(ts);
-  if (!Number.isFinite(t) || Math.abs(nowMs - t) > signatureWindowMs) return { ok: false, reason: 'timestamp outside the window' };
-  return equal(sig, mac(secret, from, ts, method, path)) ? { ok: true, from } : { ok: false, reason: 'bad signature' };
+  // A signed request is judged by its signature alone: its Authorization header, if any,
+  // belongs to the user whose request a region forwarded, not to the mesh.
+  if (from !== undefined || ts !== undefined || sig !== undefined) {
+    if (from === undefined || ts === undefined || sig === undefined) return { ok: false, reason: 'incomplete signature' };
+    const t = Number(ts);
+    if (!Number.isFinite(t) || Math.abs(nowMs - t) > signatureWindowMs) return { ok: false, reason: 'timestamp outside the window' };
+    return equal(sig, mac(secret, from, ts, method, path)) ? { ok: true, from } : { ok: false, reason: 'bad signature' };
+  }
+  const bearer = one(headers.authorization);
+  if (bearer === undefined) return { ok: false, reason: 'no credentials' };
+  const m = /^Bearer (.+)$/.exec(bearer);
+  return m !== null && equal(m[1] as string, secret) ? { ok: true, from: 'operator' } : { ok: false, reason: 'bad bearer token' };
 }
+
+/** The mesh's own headers: removed before a forwarded request reaches an application. */
+export const meshHeaders: readonly string[] = [headerFrom, headerTs, headerSig];
 
 function mac(secret: string, from: string, ts: string, method: string, path: string): string {
   return createHmac('sha256', secret).update(`${from}\n${ts}\n${method.toUpperCase()}\n${path}`).digest('hex');

@@ -1,6 +1,7 @@
 // The client side of the mesh: one keep-alive pool per peer, every request signed.
 // Uses undici directly (not fetch) on this path for its pooling and lower overhead.
 
+import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { RegionId } from '../lib/index.js';
 import { sign } from './auth.js';
@@ -14,7 +15,7 @@ export interface MeshRequest {
   readonly method: Dispatcher.HttpMethod;
   readonly path: string;
   readonly headers?: Record<string, string | string[]>;
-  readonly body?: Buffer | string;
+  readonly body?: Buffer | string | Readable;
   readonly timeoutMs: number;
 }
 
@@ -44,6 +45,13 @@ export class MeshClient {
       this.pools.set(to, p);
     }
     return p;
+  }
+
+  /** Where this region dials `to`, and the credentials for a request to `path` there
+   *  (for the raw sockets of upgraded connections). */
+  dialFor(to: RegionId, method: string, path: string): { address: MeshAddress; headers: Record<string, string> } | undefined {
+    const address = this.dial.get(to);
+    return address === undefined ? undefined : { address, headers: sign(this.secret, this.self, method, path, this.clock()) };
   }
 
   async request(to: RegionId, req: MeshRequest): Promise<Dispatcher.ResponseData> {

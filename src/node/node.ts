@@ -3,17 +3,21 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { DnsServer, type DnsClient, type DnsPolicyAnswer } from '../dns/index.js';
-import { Gateway } from '../gateway/index.js';
+import { HttpCache } from '../cache/index.js';
+import { forwardedFromHeader, Gateway, proxyUpgrade, rejectUpgrade, replayedFromHeader, withForwarding } from '../gateway/index.js';
 import { clientSubnet, continentOf, GeoLocator } from '../geo/index.js';
 import { HealthProber } from '../health/index.js';
-import { version, type Logger, type RegionId } from '../lib/index.js';
-import { MeshClient, verify, type MeshAddress } from '../mesh/index.js';
+import { regionId, version, type Logger, type RegionId } from '../lib/index.js';
+import { meshHeaders, MeshClient, verify, type MeshAddress } from '../mesh/index.js';
 import { createNodeMetrics, type NodeMetrics } from '../observe/index.js';
 import { route, type RoutingTable } from '../routing/index.js';
 import { latencyModel, regionById, routingTable, type NodeRole, type Region, type Topology } from '../topology/index.js';
 import { zoneConfig } from './dns-zone.js';
+import { createEdgeServer } from './edge-server.js';
 import { failoverCandidates } from './failover.js';
+import { parsePurge, purgeEverywhere, purgeFanoutHeader, purgeLocal } from './purge.js';
 
 export interface RegionNodeOptions {
   readonly topology: Topology;
@@ -43,6 +47,9 @@ export class RegionNode {
   private readonly metrics: NodeMetrics;
   private readonly geo: GeoLocator;
   private gateway: Gateway | undefined;
+  private cache: HttpCache | undefined;
+  /** Upgraded connections: no longer HTTP, so the servers' close() does not end them. */
+  private readonly upgraded = new Set<Duplex>();
   private httpServer: Server | undefined;
   private meshServer: Server | undefined;
   private dns: DnsServer | undefined;
@@ -88,28 +95,55 @@ export class RegionNode {
     if (o.roles.includes('dns')) this.geo.preload(4);
 
     this.meshServer = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => void this.onMesh(req, res));
+    this.meshServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const auth = verify(o.meshSecret, req.headers, req.method ?? 'GET', req.url ?? '/', Date.now());
+      const from = req.headers[forwardedFromHeader];
+      if (!auth.ok || typeof from !== 'string' || this.gateway === undefined) {
+        this.metrics.meshAuthFailures.inc({ reason: auth.ok ? 'upgrade without forwarding' : auth.reason });
+        return rejectUpgrade(socket, 401, 'unauthenticated', 'mesh upgrades need the shared secret and a forwarding region', o.region);
+      }
+      this.onUpgrade(req, socket, head, from);
+    });
     const meshAddr = await listen(this.meshServer, self.mesh.host, self.mesh.port);
 
     let http: string | undefined;
     if (o.roles.includes('gateway')) {
+      const g = o.topology.file.gateway;
+      const maxObjectBytes = Math.min(o.topology.file.cache.max_size / 8, 8 * 1024 * 1024);
+      this.cache = new HttpCache({
+        maxBytes: o.topology.file.cache.max_size,
+        maxObjectBytes,
+        rules: o.topology.file.cache.rules.map((r) => ({ match: r.match, defaultTtlMs: r.default_ttl })),
+      });
       this.gateway = new Gateway({
         region: o.region,
+        regions: o.topology.regions.map((r) => r.id),
         appUrl: self.app,
         appUp: () => this.prober.appUp(),
+        regionUp: (id) => this.prober.routingHealth().get(id)?.up ?? false,
         failoverCandidates: () => failoverCandidates(this.table, o.region, this.selfLocation(), this.prober.routingHealth()),
         mesh: this.mesh,
-        maxBodyBytes: 1024 * 1024,
-        upstreamTimeoutMs: 30_000,
+        limits: {
+          maxBodyBytes: g.max_body_size,
+          replayMaxBodyBytes: g.replay_max_body,
+          upstreamConnectTimeoutMs: g.upstream_connect_timeout,
+          upstreamTimeoutMs: g.upstream_timeout,
+        },
+        home: { header: g.home.header, cookie: g.home.cookie, paths: g.home.paths.map((p) => ({ match: p.match, region: regionId(p.region) })) },
+        cache: { cache: this.cache, maxObjectBytes },
         maxForwardAttempts: 2,
         onRequest: (r) => {
           this.metrics.gatewayRequests.inc({ route: r.route, code: String(r.status), served_by: r.servedBy });
           this.metrics.gatewayDuration.observe({ route: r.route }, r.ms / 1000);
         },
       });
-      this.httpServer = createServer({ requestTimeout: 60_000, headersTimeout: 10_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
-        this.gateway?.handle(req, res).catch((e: unknown) => this.onHandlerError(res, e));
+      const gateway = this.gateway;
+      this.httpServer = createEdgeServer(g, {
+        region: o.region,
+        onRequest: (req, res) => void gateway.handle(req, res).catch((e: unknown) => this.onHandlerError(res, e)),
+        onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head),
+        onRefused: (code) => this.metrics.gatewayRefused.inc({ code }),
       });
-      this.httpServer.keepAliveTimeout = 5000;
       http = await listen(this.httpServer, self.public, o.httpPort);
     }
 
@@ -163,6 +197,27 @@ export class RegionNode {
     return { addresses, ttlSec };
   }
 
+  /** Upgrades go to the local app while it is up, else to the next healthy region. */
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, forwardedFrom?: string): void {
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
+    const g = this.o.topology.file.gateway;
+    const app = new URL(this.self.app);
+    const fwd = withForwarding({}, req.socket.remoteAddress ?? 'unknown', req.headers.host) as Record<string, string>;
+    const toRegion = (): void => {
+      if (forwardedFrom !== undefined) return rejectUpgrade(socket, 503, 'app_down', `app in ${this.o.region} is down`, this.o.region);
+      const next = failoverCandidates(this.table, this.o.region, this.selfLocation(), this.prober.routingHealth())[0];
+      const dial = next === undefined ? undefined : this.mesh.dialFor(next.region, req.method ?? 'GET', req.url ?? '/');
+      if (next === undefined || dial === undefined) return rejectUpgrade(socket, 503, 'no_healthy_region', 'local app down, and no other region is healthy', this.o.region);
+      proxyUpgrade(req, socket, head, { host: dial.address.host, port: dial.address.port, headers: { ...fwd, ...dial.headers, [forwardedFromHeader]: this.o.region } }, g.upstream_connect_timeout,
+        () => rejectUpgrade(socket, 502, 'bad_gateway', `upgrade: ${next.region} refused`, this.o.region));
+    };
+    if (!this.prober.appUp()) return toRegion();
+    const drop = [forwardedFromHeader, replayedFromHeader, ...meshHeaders];
+    proxyUpgrade(req, socket, head, { host: app.hostname, port: Number(app.port || 80), headers: fwd, drop }, g.upstream_connect_timeout, () =>
+      forwardedFrom === undefined ? toRegion() : rejectUpgrade(socket, 502, 'bad_gateway', 'local app refused the upgrade', this.o.region));
+  }
+
   private async onMesh(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = req.url ?? '/';
     const auth = verify(this.o.meshSecret, req.headers, req.method ?? 'GET', path, Date.now());
@@ -171,12 +226,15 @@ export class RegionNode {
       this.o.logger.warn({ remote: req.socket.remoteAddress, path, reason: auth.reason }, 'mesh: unauthenticated request refused');
       return json(res, 401, { error: 'unauthenticated', reason: `mesh requests need the shared secret: ${auth.reason}` });
     }
-    const forwardedFrom = req.headers['x-meridian-forwarded-from'];
-    if (typeof forwardedFrom === 'string') {
+    const forwardedFrom = req.headers[forwardedFromHeader];
+    const replayedFrom = req.headers[replayedFromHeader];
+    if (typeof forwardedFrom === 'string' || typeof replayedFrom === 'string') {
       if (this.gateway === undefined) return json(res, 503, { error: 'no_gateway', reason: `region ${this.o.region} runs no gateway role` });
-      return this.gateway.handle(req, res, forwardedFrom).catch((e: unknown) => this.onHandlerError(res, e));
+      const from = { ...(typeof forwardedFrom === 'string' && { forwardedFrom }), ...(typeof replayedFrom === 'string' && { replayedFrom }) };
+      return this.gateway.handle(req, res, from).catch((e: unknown) => this.onHandlerError(res, e));
     }
     const url = path.split('?')[0];
+    if (req.method === 'POST' && url === '/cache/purge') return this.onPurge(req, res);
     if (req.method === 'GET' && url === '/healthz') {
       const up = this.prober.appUp();
       return json(res, up ? 200 : 503, { region: this.o.region, app: up ? 'up' : 'down' });
@@ -190,6 +248,21 @@ export class RegionNode {
     return json(res, 404, { error: 'not_found', reason: `no mesh endpoint ${req.method} ${url}` });
   }
 
+  private async onPurge(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.cache === undefined) return json(res, 404, { error: 'no_cache', reason: `region ${this.o.region} runs no gateway, so no cache` });
+    let body: unknown;
+    try {
+      body = JSON.parse((await readLimited(req, 64 * 1024)).toString('utf8'));
+    } catch {
+      return json(res, 400, { error: 'bad_request', reason: 'body must be JSON under 64 KiB' });
+    }
+    const p = parsePurge(body);
+    if (typeof p === 'string') return json(res, 400, { error: 'bad_request', reason: p });
+    if (typeof req.headers[purgeFanoutHeader] === 'string') return json(res, 200, { region: this.o.region, removed: purgeLocal(this.cache, p) });
+    const peers = this.o.topology.regions.map((r) => r.id).filter((id) => id !== this.o.region);
+    return json(res, 200, await purgeEverywhere(this.o.region, peers, this.mesh, this.cache, p));
+  }
+
   status(): Record<string, unknown> {
     const mem = process.memoryUsage();
     return {
@@ -201,6 +274,7 @@ export class RegionNode {
       rssBytes: mem.rss,
       health: this.prober.view().regions,
       dns: this.dns?.stats() ?? null,
+      cache: this.cache?.stats() ?? null,
       config: { model: this.o.topology.file.deployment.model, policy: this.o.topology.file.routing.policy, regions: this.o.topology.regions.map((r) => r.id) },
     };
   }
@@ -218,7 +292,10 @@ export class RegionNode {
       const servers = [this.httpServer, this.meshServer].filter((s): s is Server => s !== undefined);
       const closed = Promise.all([...servers.map((s) => new Promise<void>((r) => s.close(() => r()))), this.dns?.stop()]);
       for (const s of servers) s.closeIdleConnections();
-      const timer = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), this.o.drainTimeoutMs);
+      const timer = setTimeout(() => {
+        servers.forEach((s) => s.closeAllConnections());
+        for (const u of this.upgraded) u.destroy();
+      }, this.o.drainTimeoutMs);
       await closed;
       clearTimeout(timer);
       await Promise.all([this.gateway?.close(), this.mesh.close()]);
@@ -226,6 +303,17 @@ export class RegionNode {
     })();
     return this.stopping;
   }
+}
+
+async function readLimited(req: IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > max) throw new Error('too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

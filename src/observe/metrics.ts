@@ -9,6 +9,7 @@ export interface NodeMetrics {
   readonly gatewayDuration: Histogram<'route'>;
   readonly meshAuthFailures: Counter<'reason'>;
   readonly healthChanges: Counter<'target' | 'state'>;
+  readonly gatewayRefused: Counter<'code'>;
 }
 
 export function createNodeMetrics(region: string, gauges: {
@@ -48,5 +49,6 @@ export function createNodeMetrics(region: string, gauges: {
       }
     },
   });
-  return { registry, gatewayRequests, gatewayDuration, meshAuthFailures, healthChanges };
+  const gatewayRefused = new Counter({ name: 'meridian_gateway_refused_total', help: 'Requests the gateway refused before handling (parser errors: oversized headers, smuggling, bad chunking, timeouts)', labelNames: ['code'] as const, registers: [registry] });
+  return { registry, gatewayRequests, gatewayDuration, meshAuthFailures, healthChanges, gatewayRefused };
 }

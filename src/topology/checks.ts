@@ -61,6 +61,9 @@ const knownRegionRefs: Check = (f) => {
     for (const id of Object.keys(f.routing[field])) if (!ids.has(id)) out.push(unknown(['routing', field, id], id));
   }
   for (const [key, id] of Object.entries(f.routing.geolocation)) if (!ids.has(id)) out.push(unknown(['routing', 'geolocation', key], id));
+  f.gateway.home.paths.forEach((rule, i) => {
+    if (!ids.has(rule.region)) out.push(unknown(['gateway', 'home', 'paths', i, 'region'], rule.region));
+  });
   for (const pair of Object.keys(f.cost.prices_per_gb.pairs)) {
     const m = /^([a-z0-9-]+)->([a-z0-9-]+)$/.exec(pair);
     if (m === null) out.push(error(['cost', 'prices_per_gb', 'pairs', pair], `${JSON.stringify(pair)} is not a region pair`, 'from->to, like us-east-1->eu-west-1'));
@@ -86,6 +89,9 @@ const policyNeeds: Check = (f) => {
     if (Object.keys(r.geolocation).length === 0) out.push(error(['routing', 'geolocation'], 'policy geolocation needs a map of locations to regions', '{ EU: eu-west-1, default: us-east-1 }'));
     else if (!('default' in r.geolocation)) out.push(warning(['routing', 'geolocation'], 'no default: clients matching no key are sent by latency', 'a default: <region> entry'));
   }
+  const g = f.gateway;
+  if (g.replay_max_body > g.max_body_size) out.push(error(['gateway', 'replay_max_body'], `${g.replay_max_body} bytes is above max_body_size (${g.max_body_size})`, 'at most gateway.max_body_size'));
+  if (g.header_timeout > g.request_timeout) out.push(error(['gateway', 'header_timeout'], 'longer than request_timeout', 'a header timeout at most the request timeout'));
   if (r.ttl > 86_400_000) out.push(warning(['routing', 'ttl'], 'a TTL over a day makes failover take as long', 'a few seconds to a few minutes'));
   const h = f.health;
   if (h.timeout >= h.interval) out.push(error(['health', 'timeout'], `timeout ${h.timeout}ms is not below interval ${h.interval}ms`, 'a timeout shorter than the interval'));

@@ -120,6 +120,37 @@ const security = z.strictObject({
 
 const port = z.number().int().min(1).max(65535);
 
+const homePathRule = z.strictObject({
+  /** A path pattern: `*` within a segment, `**` across segments. */
+  match: z.string().startsWith('/', 'expected a path pattern starting with /'),
+  region: regionIdField,
+});
+
+const gateway = z.strictObject({
+  /** Request line and headers together (431 beyond). */
+  max_header_size: sizeBytes.default(16 * 1024),
+  /** Request bodies beyond this are refused with 413. */
+  max_body_size: sizeBytes.default(10e6),
+  /** Bodies up to this are buffered, so the request can be replayed or retried elsewhere;
+   *  larger ones stream to the upstream and are never sent twice. */
+  replay_max_body: sizeBytes.default(1024 * 1024),
+  /** Time to receive the request's headers (slowloris); 408 beyond. */
+  header_timeout: durationMs.default(10_000),
+  /** Time to receive the whole request. */
+  request_timeout: durationMs.default(60_000),
+  upstream_connect_timeout: durationMs.default(2000),
+  /** Time for the upstream to send its response headers; 504 beyond. */
+  upstream_timeout: durationMs.default(30_000),
+  /** Where a request names its data's home region. */
+  home: z
+    .strictObject({
+      header: z.string().regex(/^[a-z0-9-]+$/, 'expected a lower-case header name').default('x-meridian-home'),
+      cookie: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a cookie name').default('meridian-home'),
+      paths: z.array(homePathRule).default([]),
+    })
+    .prefault({}),
+});
+
 /** The authoritative DNS server's abuse limits (see the README's DNS section). */
 const dns = z.strictObject({
   /** Response-rate limiting of UDP replies, per client prefix (the UDP source, never ECS). */
@@ -167,6 +198,7 @@ export const topologySchema = z.strictObject({
   security: security.prefault({}),
   node: node.prefault({}),
   dns: dns.prefault({}),
+  gateway: gateway.prefault({}),
 });
 
 /** The file as parsed: defaults applied, durations in ms, sizes in bytes. */
@@ -177,5 +209,6 @@ export type GlobalTableConfig = z.output<typeof globalTable>;
 export type RegionConfig = z.output<typeof region>;
 export type StaticRecord = z.output<typeof staticRecord>;
 export type NodeConfig = z.output<typeof node>;
+export type GatewayConfig = z.output<typeof gateway>;
 export type DnsConfig = z.output<typeof dns>;
 export type NodeRole = NodeConfig['roles'][number];

@@ -1,0 +1,75 @@
+// The cache stage: every request goes through the HTTP cache (RFC 9111), which serves
+// GET and HEAD when it may and lets unsafe methods invalidate what they change (§4.4).
+// Responses too large to store stream through untouched: the upstream call ends in a
+// PassThrough signal carrying the stream, and the cache never holds their bytes.
+// (Known edge: if a stale small copy of that URL is stored with stale-if-error, the cache
+// reads the signal as an upstream failure and may serve the stale copy.)
+
+import type { HttpCache, UpstreamResponse } from '../../cache/index.js';
+import type { Exchange, Next, Reply, Stage } from '../exchange.js';
+
+/** A response the cache will not hold: handed back to the stage that asked, once. */
+class PassThrough extends Error {
+  claimed = false;
+  constructor(readonly reply: Reply, readonly head: Buffer[]) {
+    super('pass-through');
+  }
+}
+
+async function* replay(head: Buffer[], rest: AsyncIterable<Buffer> | null): AsyncIterable<Buffer> {
+  yield* head;
+  if (rest !== null) yield* rest;
+}
+
+/** Reads a reply's body into memory up to `max` bytes, or throws PassThrough. */
+async function buffered(r: Reply, max: number): Promise<UpstreamResponse & { reply: Reply }> {
+  if (r.body === null || Buffer.isBuffer(r.body)) return { status: r.status, headers: r.headers, body: r.body ?? Buffer.alloc(0), reply: r };
+  const declared = Number(r.headers['content-length'] ?? NaN);
+  if (declared > max) throw new PassThrough(r, []);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const it = r.body[Symbol.asyncIterator]();
+  for (;;) {
+    const n = await it.next();
+    if (n.done === true) break;
+    const chunk = n.value as Buffer;
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > max) throw new PassThrough({ ...r, body: { [Symbol.asyncIterator]: () => it } }, chunks);
+  }
+  return { status: r.status, headers: r.headers, body: Buffer.concat(chunks, size), reply: r };
+}
+
+export function cacheStage(cache: HttpCache, maxObjectBytes: number, self: string): Stage {
+  return async (x: Exchange, next: Next): Promise<Reply> => {
+    // A request another region forwarded was already looked up in that region's cache.
+    if (x.forwardedFrom !== undefined || x.replayedFrom !== undefined) return next(x);
+    let last: Reply | undefined;
+    try {
+      const result = await cache.handle({ method: x.method, path: x.path, host: x.host, headers: x.headers }, async () => {
+        const b = await buffered(await next(x), maxObjectBytes);
+        last = b.reply;
+        return { status: b.status, headers: b.headers, body: b.body };
+      });
+      const status = result.status === 'bypass' ? 'miss' : result.status;
+      // A miss answers with what the upstream said and where; anything from the store was
+      // served by this region's cache.
+      const origin = status === 'miss' ? last : undefined;
+      return {
+        status: result.response.status,
+        headers: result.response.headers,
+        body: result.response.body,
+        servedBy: origin?.servedBy ?? self,
+        route: origin?.route ?? `cache ${status}${result.ageSec === null ? '' : ` (age ${result.ageSec}s)`}`,
+        cache: status,
+      };
+    } catch (e) {
+      if (!(e instanceof PassThrough)) throw e;
+      if (e.claimed) return next(x); // a collapsed waiter: the stream went to another request
+      e.claimed = true;
+      // The cache saw no response, so an unsafe request's invalidation (§4.4) is done here.
+      if (x.method !== 'GET' && x.method !== 'HEAD' && e.reply.status < 400) cache.purgeUrl(x.host, x.path);
+      return { ...e.reply, body: replay(e.head, e.reply.body as AsyncIterable<Buffer> | null), cache: 'miss' };
+    }
+  };
+}
