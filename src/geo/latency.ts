@@ -72,8 +72,20 @@ export class LatencyModel {
     return { ms: round1(fibreRttMs(greatCircleKm(pa, pb))), source: 'fibre' };
   }
 
+  /** The last point asked about and its anchor: route() asks once per region for the
+   *  same client, and the scan over the catalog dominated a DNS answer's cost. */
+  private lastAnchor: { lat: number; lon: number; anchor: { id: RegionId; km: number } | undefined } | undefined;
+
   /** The catalog region nearest to a point, if within the anchor radius. */
   nearestAnchor(p: GeoPoint): { id: RegionId; km: number } | undefined {
+    const last = this.lastAnchor;
+    if (last !== undefined && last.lat === p.lat && last.lon === p.lon) return last.anchor;
+    const anchor = this.scanAnchor(p);
+    this.lastAnchor = { lat: p.lat, lon: p.lon, anchor };
+    return anchor;
+  }
+
+  private scanAnchor(p: GeoPoint): { id: RegionId; km: number } | undefined {
     let best: { id: RegionId; km: number } | undefined;
     for (const r of this.catalog.regions) {
       const km = greatCircleKm(p, r);

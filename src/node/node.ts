@@ -19,6 +19,9 @@ import { createEdgeServer } from './edge-server.js';
 import { failoverCandidates } from './failover.js';
 import { parsePurge, purgeEverywhere, purgeFanoutHeader, purgeLocal } from './purge.js';
 
+/** About 100 bytes each: a bound of a few MB. */
+const maxCachedDnsAnswers = 50_000;
+
 export interface RegionNodeOptions {
   readonly topology: Topology;
   readonly region: RegionId;
@@ -54,6 +57,9 @@ export class RegionNode {
   private meshServer: Server | undefined;
   private dns: DnsServer | undefined;
   private readonly startedMs = Date.now();
+  /** Bumped on every health change: cached DNS answers of older generations are dead. */
+  private healthGeneration = 0;
+  private readonly dnsAnswers = new Map<string, DnsPolicyAnswer>();
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly o: RegionNodeOptions) {
@@ -78,6 +84,8 @@ export class RegionNode {
       upAfter: h.up_after,
       mesh: this.mesh,
       onChange: (target, health) => {
+        this.healthGeneration++;
+        this.dnsAnswers.clear();
         this.metrics.healthChanges.inc({ target, state: health.up ? 'up' : 'down' });
         o.logger.warn({ target, up: health.up, last: health.lastResult }, `health: ${target} is ${health.up ? 'up' : 'down'}`);
       },
@@ -175,10 +183,23 @@ export class RegionNode {
     return { ...this.self.location, country, continent: continentOf(country) ?? 'NA' };
   }
 
-  /** The DNS policy answer: locate the client (ECS or resolver), rank, map to addresses. */
+  /** The DNS policy answer: locate the client (ECS or resolver), rank, map to addresses.
+   *  Answers are cached per (family, client subnet, health generation): the answer for a
+   *  /24 only changes when some region's health does, and recomputing the ranking per
+   *  query was most of the server's cost (bench/dns). Bounded: oldest entries go first. */
   private dnsAnswer(family: 4 | 6, client: DnsClient): DnsPolicyAnswer {
-    const loc = this.geo.lookup(client.ip);
     const subnet = clientSubnet(client.ip, Math.min(client.prefixLength, 24), Math.min(client.prefixLength, 56)) ?? client.ip;
+    const key = `${family}|${subnet}|${this.healthGeneration}`;
+    const hit = this.dnsAnswers.get(key);
+    if (hit !== undefined) return hit;
+    const answer = this.computeDnsAnswer(family, client, subnet);
+    if (this.dnsAnswers.size >= maxCachedDnsAnswers) this.dnsAnswers.delete(this.dnsAnswers.keys().next().value as string);
+    this.dnsAnswers.set(key, answer);
+    return answer;
+  }
+
+  private computeDnsAnswer(family: 4 | 6, client: DnsClient, subnet: string): DnsPolicyAnswer {
+    const loc = this.geo.lookup(client.ip);
     const health = this.prober.routingHealth();
     const decision = route(this.table, {
       client: { location: loc.known ? { lat: loc.lat, lon: loc.lon, country: loc.country, continent: loc.continent } : null, source: loc.known ? client.source === 'ecs' ? 'ecs' : 'resolver' : 'none', subnet },
