@@ -22,7 +22,7 @@ import { forMethod, fromStore, gatewayTimeout, notModified } from './responses.j
 import { decideReuse, isFresh, originForbidsStale, staleIfErrorAllows } from './reuse.js';
 import { compileRules, type CompiledRule } from './rules.js';
 import { ResponseStore, type StoredResponse } from './store.js';
-import type { CacheRequest, CacheResult, CacheStatus, HeaderMap, HttpCacheOptions, HttpCacheStats, Upstream, UpstreamResponse } from './types.js';
+import { PassThroughSignal, type CacheRequest, type CacheResult, type CacheStatus, type HeaderMap, type HttpCacheOptions, type HttpCacheStats, type Upstream, type UpstreamResponse } from './types.js';
 import { clientNotModified, clientValidators, conditionalHeaders, hasValidator, mergeNotModified, notModifiedSelects, passThroughPreconditions } from './validation.js';
 import { varyMatches } from './vary.js';
 
@@ -202,7 +202,8 @@ export class HttpCache {
     try {
       fetched = await this.fetchUpstream(ctx, candidate);
     } catch (error) {
-      settle({ kind: 'failed', error });
+      // A pass-through is not a failure: the waiters fetch for themselves.
+      settle(error instanceof PassThroughSignal ? { kind: 'not-stored', serverError: false } : { kind: 'failed', error });
       throw error;
     }
     settle(fetched.outcome);
@@ -247,6 +248,12 @@ export class HttpCache {
         settle(f.outcome);
       },
       (error: unknown) => {
+        if (error instanceof PassThroughSignal) {
+          error.abandon(); // nobody reads a background fetch's body
+          this.onEvent({ kind: 'background-revalidate-not-stored', key });
+          settle({ kind: 'not-stored', serverError: false });
+          return;
+        }
         this.onEvent({ kind: 'background-revalidate-failed', key });
         settle({ kind: 'failed', error });
       },
@@ -269,6 +276,7 @@ export class HttpCache {
       try {
         raw = await ctx.upstream({ method: 'GET', path: ctx.req.path, host: ctx.req.host, headers });
       } catch (error) {
+        if (error instanceof PassThroughSignal) throw error;
         return { reply: this.failedValidation(ctx, candidate, error), outcome: { kind: 'failed', error } };
       }
       const responseTimeMs = this.now();

@@ -63,3 +63,16 @@ export interface HttpCacheStats {
 }
 
 export type Upstream = (req: CacheRequest) => Promise<UpstreamResponse>;
+
+/**
+ * Thrown by an upstream function to say "the upstream answered, but this response is not
+ * for the cache" (too large to hold, say): the cache passes the signal straight back to
+ * its caller — no stale-if-error, no 504 — and requests waiting on the same key fetch for
+ * themselves. `abandon` releases the response when nobody will read it (a background
+ * revalidation).
+ */
+export class PassThroughSignal extends Error {
+  constructor(readonly abandon: () => void) {
+    super('pass-through');
+  }
+}

@@ -2,17 +2,28 @@
 // GET and HEAD when it may and lets unsafe methods invalidate what they change (§4.4).
 // Responses too large to store stream through untouched: the upstream call ends in a
 // PassThrough signal carrying the stream, and the cache never holds their bytes.
-// (Known edge: if a stale small copy of that URL is stored with stale-if-error, the cache
-// reads the signal as an upstream failure and may serve the stale copy.)
 
-import type { HttpCache, UpstreamResponse } from '../../cache/index.js';
+import { PassThroughSignal, type HttpCache, type UpstreamResponse } from '../../cache/index.js';
 import type { Exchange, Next, Reply, Stage } from '../exchange.js';
 
 /** A response the cache will not hold: handed back to the stage that asked, once. */
-class PassThrough extends Error {
+class PassThrough extends PassThroughSignal {
   claimed = false;
   constructor(readonly reply: Reply, readonly head: Buffer[]) {
-    super('pass-through');
+    super(() => {
+      const body = reply.body;
+      if (body !== null && !Buffer.isBuffer(body)) void drainAway(body);
+    });
+  }
+}
+
+async function drainAway(body: AsyncIterable<Buffer>): Promise<void> {
+  try {
+    for await (const _ of body) {
+      // released: nobody will read it
+    }
+  } catch {
+    // the upstream went away: nothing to release
   }
 }
 
