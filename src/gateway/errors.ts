@@ -10,6 +10,7 @@ export function errorReply(status: number, error: string, reason: string, region
     body,
     servedBy: region,
     route: `error: ${error}`,
+    generated: true,
   };
 }
 

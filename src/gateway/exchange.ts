@@ -39,6 +39,8 @@ export interface Reply {
   /** Why this region, for x-meridian-route. */
   readonly route: string;
   readonly cache?: 'hit' | 'miss' | 'stale' | 'revalidated';
+  /** Made by the gateway itself (no upstream answered): never a response to store. */
+  readonly generated?: boolean;
 }
 
 export type Next = (x: Exchange) => Promise<Reply>;

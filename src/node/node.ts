@@ -34,6 +34,8 @@ export interface RegionNodeOptions {
   readonly drainTimeoutMs: number;
   readonly logger: Logger;
   readonly geo?: GeoLocator;
+  /** The cache's clock (tests drive a fake one); default Date.now. */
+  readonly now?: () => number;
 }
 
 export interface NodeAddresses {
@@ -122,6 +124,7 @@ export class RegionNode {
         maxBytes: o.topology.file.cache.max_size,
         maxObjectBytes,
         rules: o.topology.file.cache.rules.map((r) => ({ match: r.match, defaultTtlMs: r.default_ttl })),
+        now: o.now ?? Date.now,
       });
       this.gateway = new Gateway({
         region: o.region,

@@ -17,6 +17,15 @@ class PassThrough extends PassThroughSignal {
   }
 }
 
+/** No upstream answered (the gateway made a 502/503/504): to the cache, an upstream
+ *  failure — so it may serve stale-if-error, answer 504 per §5.2.2.2, and share one failure
+ *  among collapsed requests — not a response to store or hand to waiters. */
+class UpstreamUnavailable extends Error {
+  constructor(readonly reply: Reply) {
+    super(`upstream unavailable: ${reply.route}`);
+  }
+}
+
 async function drainAway(body: AsyncIterable<Buffer>): Promise<void> {
   try {
     for await (const _ of body) {
@@ -57,8 +66,14 @@ export function cacheStage(cache: HttpCache, maxObjectBytes: number, self: strin
     if (x.forwardedFrom !== undefined || x.replayedFrom !== undefined) return next(x);
     let last: Reply | undefined;
     try {
-      const result = await cache.handle({ method: x.method, path: x.path, host: x.host, headers: x.headers }, async () => {
-        const b = await buffered(await next(x), maxObjectBytes);
+      const result = await cache.handle({ method: x.method, path: x.path, host: x.host, headers: x.headers }, async (r) => {
+        // The request the cache asks for, not the client's: GET for a HEAD miss, its own
+        // validators for a revalidation, without the client's validators or directives.
+        const headers: Record<string, string | string[]> = {};
+        for (const [k, v] of Object.entries(r.headers)) if (v !== undefined) headers[k] = v;
+        const reply = await next({ ...x, method: r.method as Exchange['method'], headers });
+        if (reply.generated === true && reply.status >= 502 && reply.status <= 504) throw new UpstreamUnavailable(reply);
+        const b = await buffered(reply, maxObjectBytes);
         last = b.reply;
         return { status: b.status, headers: b.headers, body: b.body };
       });
@@ -75,6 +90,7 @@ export function cacheStage(cache: HttpCache, maxObjectBytes: number, self: strin
         cache: status,
       };
     } catch (e) {
+      if (e instanceof UpstreamUnavailable) return { ...e.reply, cache: 'miss' };
       if (!(e instanceof PassThrough)) throw e;
       if (e.claimed) return next(x); // a collapsed waiter: the stream went to another request
       e.claimed = true;
