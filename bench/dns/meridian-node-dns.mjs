@@ -8,7 +8,8 @@
 import { clientSubnet, GeoLocator } from '../../dist/geo/index.js';
 import { zoneConfig } from '../../dist/node/dns-zone.js';
 import { route } from '../../dist/routing/index.js';
-import { latencyModel, loadTopologyFile, regionById, routingTable } from '../../dist/topology/index.js';
+import { latencyModel, loadTopologyFile, regionById } from '../../dist/topology/index.js';
+import { routingTable } from '../../dist/routing/index.js';
 
 /**
  * Loads the topology and builds the node's DNS pieces.

@@ -3,8 +3,8 @@
 import type { Command } from 'commander';
 import { clientSubnet, GeoLocator } from '../geo/index.js';
 import { regionId, type RegionId } from '../lib/index.js';
-import { route, type ClientInfo, type RegionHealth } from '../routing/index.js';
-import { formatProblem, latencyModel, loadTopologyFile, regionById, routingTable } from '../topology/index.js';
+import { route, routingTable, type ClientInfo, type RegionHealth } from '../routing/index.js';
+import { formatProblem, latencyModel, loadTopologyFile, regionById } from '../topology/index.js';
 import { exitInvalid } from './validate.js';
 
 interface RouteOptions {

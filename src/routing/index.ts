@@ -4,3 +4,4 @@ export * from './types.js';
 export { route } from './route.js';
 export { stableHash, stableUnit } from './stable-hash.js';
 export { biasedDistanceKm, maxBias } from './policies/proximity.js';
+export * from './from-topology.js';

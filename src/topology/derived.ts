@@ -5,8 +5,6 @@ import { isIP } from 'node:net';
 import type { GeoPoint } from '../geo/index.js';
 import { LatencyModel, loadRegionCatalog, type RegionCatalog } from '../geo/index.js';
 import { jurisdiction, regionId, tableName, type Jurisdiction, type RegionId, type TableName } from '../lib/index.js';
-import type { RoutingTable } from '../routing/index.js';
-import { normaliseGeoKey } from './geo-keys.js';
 import type { TableConfig, TopologyFile } from './schema.js';
 
 export interface Region {
@@ -77,27 +75,6 @@ export function syncFollower(t: Topology, home: RegionId): RegionId | undefined 
 
 export function latencyModel(t: Topology): LatencyModel {
   return new LatencyModel(t.catalog, t.regions.map((r) => ({ id: r.id, ...r.location })));
-}
-
-/** The deployment as the routing function sees it. */
-export function routingTable(t: Topology, latency: LatencyModel = latencyModel(t)): RoutingTable {
-  const f = t.file;
-  const geolocation: Record<string, RegionId> = {};
-  for (const [k, v] of Object.entries(f.routing.geolocation)) {
-    const key = normaliseGeoKey(k);
-    if (key.ok) geolocation[key.key] = regionId(v);
-  }
-  return {
-    regions: t.regions.map((r) => r.id),
-    model: f.deployment.model,
-    ...(f.deployment.primary !== undefined && { primary: regionId(f.deployment.primary) }),
-    ...(f.deployment.failover !== undefined && { failoverOrder: f.deployment.failover.map(regionId) }),
-    policy: f.routing.policy,
-    bias: f.routing.bias,
-    geolocation,
-    weights: f.routing.weights,
-    latency,
-  };
 }
 
 /**
