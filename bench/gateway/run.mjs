@@ -178,14 +178,14 @@ function alive(pid) {
 function descendants(pid) {
   const out = [];
   const walk = (p) => {
-    let tasks = [];
+    let tasks;
     try {
       tasks = readdirSync(`/proc/${p}/task`);
     } catch {
       return;
     }
     for (const t of tasks) {
-      let kids = '';
+      let kids;
       try {
         kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
       } catch {
