@@ -177,20 +177,16 @@ function alive(pid) {
 /** Every descendant of a process (nginx's and Varnish's workers), from /proc's children lists. */
 function descendants(pid) {
   const out = [];
-  const walk = (p) => {
-    let tasks;
+  const read = (fn) => {
     try {
-      tasks = readdirSync(`/proc/${p}/task`);
+      return fn();
     } catch {
-      return;
+      return null; // the process or thread is gone
     }
-    for (const t of tasks) {
-      let kids;
-      try {
-        kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
-      } catch {
-        continue;
-      }
+  };
+  const walk = (p) => {
+    for (const t of read(() => readdirSync(`/proc/${p}/task`)) ?? []) {
+      const kids = read(() => readFileSync(`/proc/${p}/task/${t}/children`, 'utf8')) ?? '';
       for (const k of kids.trim().split(/\s+/).filter((x) => x !== '')) {
         out.push(Number(k));
         walk(Number(k));
