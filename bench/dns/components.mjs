@@ -1,7 +1,8 @@
 // Per-query cost of each stage of Meridian's DNS answer, in one process, no sockets: how
 // many microseconds of the budget the geolocation, the routing decision, the policy
-// callback as a whole, dns-packet's decode, and respond() (the whole pure path: parse,
-// EDNS/ECS, lookup, policy, encode) take. Complements the CPU profile with plain numbers.
+// callback as a whole, dns-packet's decode, respond() (the whole pure path: parse,
+// EDNS/ECS, lookup, policy, encode) and the fast path the server puts in front of it
+// take. Complements the CPU profile with plain numbers.
 //
 //   node bench/dns/components.mjs QUERIES.bin [--config examples/world.yaml] [--ms 1500]
 //
@@ -13,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import dnsPacket from 'dns-packet';
-import { compileZone, respond } from '../../dist/dns/index.js';
+import { compileZone, FastPath, respond, serveQuery } from '../../dist/dns/index.js';
 import { clientSubnet } from '../../dist/geo/index.js';
 import { route } from '../../dist/routing/index.js';
 import { nodeDns } from './meridian-node-dns.mjs';
@@ -86,11 +87,18 @@ const out = {
   'geo.lookup (GeoLocator, IPv4 /24)': time((i) => (sink += node.geo.lookup(clients[i].ip).known ? 1 : 0)),
   'clientSubnet() (ipaddr.js parse, CIDR, string)': time((i) => (sink += clientSubnet(clients[i].ip, 24, 56).length)),
   'route() (latency policy, 6 regions)': time((i) => (sink += route(node.table, routeQuery(i)).answer.length)),
-  'policy callback (node dnsAnswer: geo + subnet + route + addresses)': time((i) => (sink += node.dnsAnswer(4, clients[i]).addresses.length)),
+  'policy decision, uncached (node computeDnsAnswer: geo + route + addresses)': time((i) => (sink += node.computeDnsAnswer(4, clients[i]).addresses.length)),
+  'policy callback, cached (node dnsAnswer: subnet key + cache hit)': time((i) => (sink += node.dnsAnswer(4, clients[i]).addresses.length)),
   'dns-packet decode (query)': time((i) => (sink += dnsPacket.decode(queries[i]).questions.length)),
   'dns-packet encode (A + OPT with ECS)': time(() => (sink += dnsPacket.encode(replyPacket).length)),
   'respond() (whole pure path)': time((i) => (sink += respond(queries[i], ctx).kind.length)),
 };
+{
+  // What DnsServer.handle() runs (the rate limiter's take() aside): the fast path for these
+  // queries, with the node's cached policy answers and their pre-encoded records.
+  const fast = new FastPath(zone);
+  out['serveQuery() (fast path: hand parse, cached policy, pre-encoded answer)'] = time((i) => (sink += serveQuery(queries[i], ctx, fast).kind.length));
+}
 
 // What-ifs, measured without touching src/: the same route() with the latency model's
 // nearestAnchor() computed once per query instead of once per region (an in-memory patch

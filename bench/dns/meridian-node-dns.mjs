@@ -2,9 +2,12 @@
 // the DnsServer options of RegionNode.start() (zoneConfig() of src/node/dns-zone.ts and
 // the topology's dns: settings) and the policy callback of RegionNode.dnsAnswer()
 // (src/node/node.ts), with the failure detector replaced by "every region up" — a fresh
-// health Map per query, as HealthProber.routingHealth() makes one.
-// Keep serverOptions() and dnsAnswer() in step with RegionNode.
+// health Map per decision, as HealthProber.routingHealth() makes one, and a health
+// generation that never changes. dnsAnswer() caches like the node (per family and client
+// subnet, bounded); computeDnsAnswer() is the uncached decision (components.mjs times it).
+// Keep serverOptions(), dnsAnswer() and computeDnsAnswer() in step with RegionNode.
 
+import { ipv4SubnetNumber } from '../../dist/dns/index.js';
 import { clientSubnet, GeoLocator } from '../../dist/geo/index.js';
 import { zoneConfig } from '../../dist/node/dns-zone.js';
 import { route } from '../../dist/routing/index.js';
@@ -13,7 +16,7 @@ import { routingTable } from '../../dist/routing/index.js';
 
 /**
  * Loads the topology and builds the node's DNS pieces.
- * Returns { topology, table, geo, dnsAnswer(family, client), ranked(ip, prefixLength), serverOptions(host, port, onError) }.
+ * Returns { topology, table, geo, dnsAnswer(family, client), computeDnsAnswer(family, client), ranked(ip, prefixLength), serverOptions(host, port, onError) }.
  */
 export function nodeDns(configPath) {
   const loaded = loadTopologyFile(configPath);
@@ -38,8 +41,25 @@ export function nodeDns(configPath) {
     return { decision, health };
   };
 
-  /** RegionNode.dnsAnswer, line for line (but for where health comes from). */
+  /** RegionNode.dnsAnswer, line for line: the cache per (family, client subnet, health generation). */
+  const maxCachedDnsAnswers = 50_000;
+  const healthGeneration = 0; // every region up, for good
+  const dnsAnswers = new Map();
   const dnsAnswer = (family, client) => {
+    const prefixV4 = Math.min(client.prefixLength, 24);
+    const subnetOf = () => clientSubnet(client.ip, prefixV4, Math.min(client.prefixLength, 56)) ?? client.ip;
+    const v4 = ipv4SubnetNumber(client.ip, prefixV4);
+    const key = v4 !== null ? ((v4 * 64 + prefixV4) * 2 + (family === 4 ? 0 : 1)) * 4096 + (healthGeneration % 4096) : `${family}|${subnetOf()}|${healthGeneration}`;
+    const hit = dnsAnswers.get(key);
+    if (hit !== undefined) return hit;
+    const answer = computeDnsAnswer(family, client);
+    if (dnsAnswers.size >= maxCachedDnsAnswers) dnsAnswers.delete(dnsAnswers.keys().next().value);
+    dnsAnswers.set(key, answer);
+    return answer;
+  };
+
+  /** RegionNode.computeDnsAnswer, line for line (but for where health comes from). */
+  const computeDnsAnswer = (family, client) => {
     const { decision, health } = decide(client);
     const addresses = decision.answer
       .map((id) => regionById(topology, id)?.public)
@@ -72,5 +92,5 @@ export function nodeDns(configPath) {
     onError,
   });
 
-  return { topology, table, geo, zone, ttlSec: Math.round(f.routing.ttl / 1000), dnsAnswer, ranked, serverOptions };
+  return { topology, table, geo, zone, ttlSec: Math.round(f.routing.ttl / 1000), dnsAnswer, computeDnsAnswer, ranked, serverOptions };
 }

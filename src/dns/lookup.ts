@@ -150,7 +150,7 @@ function soaRecord(zone: DnsZone, owner: string, ttlSec: number): SoaAnswer {
 }
 
 /** RFC 2308 §3: a negative answer is cached for min(SOA TTL, SOA MINIMUM). */
-function negativeSoa(zone: DnsZone): SoaAnswer {
+export function negativeSoa(zone: DnsZone): SoaAnswer {
   return soaRecord(zone, zone.apex, Math.min(zone.recordTtlSec, zone.soa.minimumSec));
 }
 
@@ -167,13 +167,24 @@ function policyAnswer(zone: DnsZone, host: string, owner: string, family: 4 | 6,
   } catch (err) {
     return result('SERVFAIL', false, { dependsOnClient: true, error: wrap(err, `policy threw for ${host}/${type}`) });
   }
-  const problem = invalidPolicyAnswer(answer, family);
-  if (problem !== null) return result('SERVFAIL', false, { dependsOnClient: true, error: new Error(`policy answered badly for ${host}/${type}: ${problem}`) });
+  const checked = checkPolicyAnswer(answer, family);
+  if (!checked.ok) return result('SERVFAIL', false, { dependsOnClient: true, error: new Error(`policy answered badly for ${host}/${type}: ${checked.problem}`) });
 
-  const addresses = [...new Set(answer.addresses.map((a) => a.trim()))]; // an RRset has no duplicates (RFC 2181 §5)
-  if (addresses.length === 0) return noData(zone, { dependsOnClient: true });
-  const answers: Answer[] = addresses.map((a) => ({ type, name: owner, ttl: answer.ttlSec, class: 'IN', data: a }));
+  if (checked.addresses.length === 0) return noData(zone, { dependsOnClient: true });
+  const answers: Answer[] = checked.addresses.map((a) => ({ type, name: owner, ttl: checked.ttlSec, class: 'IN', data: a }));
   return result('NOERROR', true, { answers, dependsOnClient: true });
+}
+
+export type CheckedPolicyAnswer = { readonly ok: true; readonly addresses: string[]; readonly ttlSec: number } | { readonly ok: false; readonly problem: string };
+
+/** The policy's answer as it goes on the wire: checked (SERVFAIL if it is not an answer for
+ *  this family), each address trimmed, duplicates dropped in order (an RRset has none, RFC
+ *  2181 §5). respond() and the fast path both go through here. */
+export function checkPolicyAnswer(answer: unknown, family: 4 | 6): CheckedPolicyAnswer {
+  const problem = invalidPolicyAnswer(answer, family);
+  if (problem !== null) return { ok: false, problem };
+  const a = answer as DnsPolicyAnswer;
+  return { ok: true, addresses: [...new Set(a.addresses.map((x) => x.trim()))], ttlSec: a.ttlSec };
 }
 
 /** The policy is outside our control: check its answer before putting it on the wire. */

@@ -1,12 +1,13 @@
 // DnsServer: the options checked and compiled once, respond() behind a UDP and a TCP
 // shell on the same port, the UDP rate limiter in front of it, and counters. All DNS
-// behaviour is in respond(); this file is lifecycle and wiring.
+// behaviour is in respond(), and in the fast path (fast-path.ts) that answers the common
+// query the same way with less work; this file is lifecycle and wiring.
 
 import { isIP } from 'node:net';
 import { MeridianError } from '../lib/index.js';
 import { defaultAmplificationFactor } from './amplification.js';
 import { defaultMaxUdpPayloadBytes, classicUdpBytes, maxTcpMessageBytes } from './edns.js';
-import { respond } from './respond.js';
+import { FastPath, serveQuery } from './fast-path.js';
 import { ResponseRateLimiter } from './rrl.js';
 import { DnsCounters } from './stats.js';
 import { listenTcp, type TcpShell } from './tcp.js';
@@ -29,6 +30,7 @@ export class DnsServer {
   private readonly clockMs: () => number;
   private readonly onError: (err: Error) => void;
   private readonly counters = new DnsCounters();
+  private readonly fastPath: FastPath;
   private shells: { udp: UdpShell; tcp: TcpShell } | null = null;
   private starting = false;
 
@@ -58,6 +60,7 @@ export class DnsServer {
       }
     };
     this.zone = compileZone(opts);
+    this.fastPath = new FastPath(this.zone);
   }
 
   async start(): Promise<{ udpPort: number; tcpPort: number }> {
@@ -79,7 +82,7 @@ export class DnsServer {
   }
 
   stats(): DnsServerStats {
-    return this.counters.snapshot(this.limiter?.stats());
+    return this.counters.snapshot(this.limiter?.stats(), this.fastPath.stats());
   }
 
   /** TCP first (the kernel picks a port that is free for TCP), then UDP on that port. */
@@ -124,13 +127,14 @@ export class DnsServer {
         amplificationFactor: this.amplificationFactor,
         truncate,
       };
-      const response = respond(message, ctx);
+      // Behind the limiter, as respond() is: the fast path never answers a dropped or slipped query.
+      const response = serveQuery(message, ctx, this.fastPath);
       this.counters.record(response);
       if (response.kind === 'drop') return null;
       if (response.error !== undefined) this.onError(response.error);
       return response.bytes;
     } catch (err) {
-      // respond() catches everything past the header; this is the last guard.
+      // respond() and the fast path catch everything past the header; this is the last guard.
       this.counters.recordUnanswered();
       this.onError(err instanceof Error ? err : new Error(String(err)));
       return null;

@@ -2,9 +2,10 @@
 // Drops are the difference (too short to answer, a response sent to us, or rate-limited;
 // the limiter counts its own).
 
-import type { DnsRateLimitStats, DnsResponse, DnsServerStats } from './types.js';
+import type { DnsFastPathStats, DnsRateLimitStats, DnsResponse, DnsServerStats } from './types.js';
 
 const noRateLimit: DnsRateLimitStats = { limited: 0, dropped: 0, slipped: 0, prefixes: 0 };
+const noFastPath: DnsFastPathStats = { replies: 0, fallbacks: 0 };
 
 export class DnsCounters {
   private queries = 0;
@@ -23,7 +24,7 @@ export class DnsCounters {
     this.queries += 1;
   }
 
-  snapshot(rateLimit: DnsRateLimitStats = noRateLimit): DnsServerStats {
-    return { queries: this.queries, responses: { ...this.responses }, truncated: this.truncated, rateLimit: { ...rateLimit } };
+  snapshot(rateLimit: DnsRateLimitStats = noRateLimit, fastPath: DnsFastPathStats = noFastPath): DnsServerStats {
+    return { queries: this.queries, responses: { ...this.responses }, truncated: this.truncated, rateLimit: { ...rateLimit }, fastPath: { ...fastPath } };
   }
 }

@@ -92,6 +92,17 @@ export interface DnsServerStats {
   /** Replies sent with TC=1 (too big for the limit, or a rate-limit slip). */
   truncated: number;
   rateLimit: DnsRateLimitStats;
+  /** The fast path (fast-path.ts): its share of the replies, and how often it read a
+   *  query and still left the reply to respond(). */
+  fastPath: DnsFastPathStats;
+}
+
+export interface DnsFastPathStats {
+  /** Replies assembled by the fast path; the rest of `responses` came from respond(). */
+  replies: number;
+  /** Common queries handed to respond() after the policy answered: SERVFAIL, or a reply
+   *  over its size limit (respond() truncates it). */
+  fallbacks: number;
 }
 
 export interface DnsRateLimitStats {

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { DnsServer, type DnsClient, type DnsPolicyAnswer } from '../dns/index.js';
+import { DnsServer, ipv4SubnetNumber, type DnsClient, type DnsPolicyAnswer } from '../dns/index.js';
 import { HttpCache } from '../cache/index.js';
 import { forwardedFromHeader, Gateway, proxyUpgrade, rejectUpgrade, replayedFromHeader, withForwarding } from '../gateway/index.js';
 import { clientSubnet, continentOf, GeoLocator } from '../geo/index.js';
@@ -61,7 +61,7 @@ export class RegionNode {
   private readonly startedMs = Date.now();
   /** Bumped on every health change: cached DNS answers of older generations are dead. */
   private healthGeneration = 0;
-  private readonly dnsAnswers = new Map<string, DnsPolicyAnswer>();
+  private readonly dnsAnswers = new Map<number | string, DnsPolicyAnswer>();
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly o: RegionNodeOptions) {
@@ -189,14 +189,22 @@ export class RegionNode {
   /** The DNS policy answer: locate the client (ECS or resolver), rank, map to addresses.
    *  Answers are cached per (family, client subnet, health generation): the answer for a
    *  /24 only changes when some region's health does, and recomputing the ranking per
-   *  query was most of the server's cost (bench/dns). Bounded: oldest entries go first. */
+   *  query was most of the server's cost (bench/dns). Bounded: oldest entries go first.
+   *  The same object is returned for every hit, which the DNS fast path relies on to reuse
+   *  the answer's encoded records. An IPv4 client (the common case) is keyed by a number,
+   *  its /24 computed without ipaddr.js, which cost about as much as the rest of a hit. */
   private dnsAnswer(family: 4 | 6, client: DnsClient): DnsPolicyAnswer {
-    const subnet = clientSubnet(client.ip, Math.min(client.prefixLength, 24), Math.min(client.prefixLength, 56)) ?? client.ip;
-    const key = `${family}|${subnet}|${this.healthGeneration}`;
+    const prefixV4 = Math.min(client.prefixLength, 24);
+    const subnetOf = () => clientSubnet(client.ip, prefixV4, Math.min(client.prefixLength, 56)) ?? client.ip;
+    const v4 = ipv4SubnetNumber(client.ip, prefixV4);
+    // Two key spaces that cannot meet: numbers for IPv4 (subnet, prefix, family and the
+    // generation mod 4096: under 2^51, so exact), strings for the rest. The map is emptied
+    // on every health change too (onChange).
+    const key = v4 !== null ? ((v4 * 64 + prefixV4) * 2 + (family === 4 ? 0 : 1)) * 4096 + (this.healthGeneration % 4096) : `${family}|${subnetOf()}|${this.healthGeneration}`;
     const hit = this.dnsAnswers.get(key);
     if (hit !== undefined) return hit;
-    const answer = this.computeDnsAnswer(family, client, subnet);
-    if (this.dnsAnswers.size >= maxCachedDnsAnswers) this.dnsAnswers.delete(this.dnsAnswers.keys().next().value as string);
+    const answer = this.computeDnsAnswer(family, client, subnetOf());
+    if (this.dnsAnswers.size >= maxCachedDnsAnswers) this.dnsAnswers.delete(this.dnsAnswers.keys().next().value!);
     this.dnsAnswers.set(key, answer);
     return answer;
   }

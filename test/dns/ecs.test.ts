@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientOf, echoData, parseClientSubnet, resolverClient, scopeFor } from '../../src/dns/ecs.js';
+import { clientOf, echoData, ipv4SubnetNumber, parseClientSubnet, resolverClient, scopeFor } from '../../src/dns/ecs.js';
 
 test('ECS: an IPv4 /24 is read and the address masked', () => {
   const r = parseClientSubnet(Buffer.from([0, 1, 24, 0, 81, 2, 69]));
@@ -46,4 +46,13 @@ test('ECS: the echo keeps the query bytes and sets only the scope', () => {
   assert.ok(r.ok);
   assert.deepEqual(echoData(r.subnet, 20), Buffer.from([0, 1, 20, 20, 81, 2, 69]));
   assert.deepEqual(raw, Buffer.from([0, 1, 20, 0, 81, 2, 69]), 'the query bytes are not changed');
+});
+
+test('ipv4SubnetNumber: a canonical dotted quad cut to its prefix, as a number; anything else null', () => {
+  assert.equal(ipv4SubnetNumber('81.2.69.160', 24), ((81 * 256 + 2) * 256 + 69) * 256);
+  assert.equal(ipv4SubnetNumber('81.2.69.160', 32), ((81 * 256 + 2) * 256 + 69) * 256 + 160);
+  assert.equal(ipv4SubnetNumber('255.255.255.255', 1), 2 ** 31);
+  assert.equal(ipv4SubnetNumber('203.0.113.9', 0), 0);
+  for (const ip of ['01.2.3.4', '1.2.3', '1.2.3.4.5', '1.2.3.256', '1..2.3', '::1', '::ffff:1.2.3.4', '', ' 1.2.3.4', '1.2.3.4 ']) assert.equal(ipv4SubnetNumber(ip, 24), null, ip);
+  assert.equal(ipv4SubnetNumber('1.2.3.4', 33), null);
 });

@@ -1,15 +1,17 @@
-// The fuzz run: 100,000 random, randomly built and mutated packets through respond(), then
-// 6,000 more through a running server's UDP and TCP sockets. Every reply must decode, carry
-// the query's id and opcode with QR set, echo the question byte for byte, and fit its
-// limits; the sockets must deliver exactly what respond() decides; the server must still
-// answer afterwards. Seeded: the seed is printed, MERIDIAN_FUZZ_SEED=<seed> replays a run.
+// The fuzz run: 100,000 random, randomly built and mutated packets through the server's
+// pure path (the fast path for the common query, respond() for the rest: serveQuery()),
+// then 6,000 more through a running server's UDP and TCP sockets. Every reply must decode,
+// carry the query's id and opcode with QR set, echo the question byte for byte, and fit its
+// limits; a fast-path reply must say what respond() says; the sockets must deliver exactly
+// what serveQuery() decides; the server must still answer afterwards. Seeded: the seed is
+// printed, MERIDIAN_FUZZ_SEED=<seed> replays a run.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import type { OptAnswer } from 'dns-packet';
-import { amplificationLimitBytes, respond, type DnsPolicyAnswer, type RespondContext } from '../../src/dns/index.js';
+import { amplificationLimitBytes, FastPath, respond, serveQuery, type DnsPolicyAnswer, type RespondContext } from '../../src/dns/index.js';
 import { answersOf, connectTcp, context, ecsOpt, framed, host, mutatedPacket, opt, prng, queryBytes, rcode, readFrames, replyTimeoutMs, startServer, tcpQuery, udpQuery, type QueryType, type Running } from './fixtures.js';
 
 const seed = fuzzSeed();
@@ -111,15 +113,17 @@ function checkReply(query: Buffer, reply: Buffer, transport: 'udp' | 'tcp', wher
   if (queryOpt !== undefined) assert.ok(reply.length <= Math.max(512, queryOpt.udpPayloadSize), `${reply.length} bytes for an EDNS size of ${queryOpt.udpPayloadSize} ${at}`);
 }
 
-test('fuzz respond(): 100,000 packets, never a throw, every reply well formed and within its limits', () => {
+test('fuzz the server path (fast path, else respond()): 100,000 packets, never a throw, every reply well formed and within its limits', () => {
   const rand = prng(seed);
   const udp = context({ answer: fuzzAnswer }, { amplificationFactor, maxUdpPayloadBytes });
   const contexts: RespondContext[] = [udp, { ...udp, transport: 'tcp' }, { ...udp, truncate: true }, { ...udp, remoteAddress: '::ffff:198.51.100.7' }];
-  const counts = { replies: 0, drops: 0, truncated: 0 };
+  const fast = new FastPath(udp.zone);
+  const counts = { replies: 0, drops: 0, truncated: 0, fast: 0 };
   for (let i = 0; i < 100_000; i++) {
     const packet = fuzzPacket(rand);
     const ctx = contexts[Math.floor(rand() * contexts.length)]!;
-    const r = respond(packet, ctx);
+    const fastBefore = fast.stats().replies;
+    const r = serveQuery(packet, ctx, fast);
     if (r.kind === 'drop') {
       counts.drops++;
       continue;
@@ -128,20 +132,30 @@ test('fuzz respond(): 100,000 packets, never a throw, every reply well formed an
     if (r.truncated) counts.truncated++;
     assert.equal(r.error, undefined, `case ${i}: ${r.error?.message}; ${replay}; query ${packet.toString('hex')}`);
     checkReply(packet, r.bytes, ctx.transport, `case ${i} over ${ctx.transport}${ctx.truncate === true ? ' (slip)' : ''}`);
+    if (fast.stats().replies > fastBefore) {
+      // Built by the fast path: what respond() says, but for compression (test/dns/fast-path.test.ts
+      // compares field by field; here the fuzzer's packets get the same check).
+      counts.fast++;
+      const o = respond(packet, ctx);
+      assert.ok(o.kind === 'reply', `case ${i}: respond() answers what the fast path answered; ${replay}`);
+      if (!o.truncated) assert.deepEqual(dnsPacket.decode(r.bytes), dnsPacket.decode(o.bytes), `case ${i}: fast path vs respond(); ${replay}; query ${packet.toString('hex')}`);
+    }
   }
-  // The run reached the interesting paths, not only FORMERR.
-  assert.ok(counts.replies > 50_000 && counts.drops > 1000 && counts.truncated > 1000, JSON.stringify(counts));
+  console.log(`dns fuzz counts: ${JSON.stringify(counts)}`);
+  // The run reached the interesting paths, not only FORMERR, and the fast path.
+  assert.ok(counts.replies > 50_000 && counts.drops > 1000 && counts.truncated > 1000 && counts.fast > 250, JSON.stringify(counts));
 });
 
 describe('fuzz over sockets', () => {
   let s: Running;
-  /** What respond() says the server should send for a packet from 127.0.0.1. */
+  /** What the server's pure path (serveQuery()) says it should send for a packet from 127.0.0.1. */
   let oracle: (packet: Buffer, transport: 'udp' | 'tcp') => Buffer | null;
   before(async () => {
     s = await startServer({ amplificationFactor, maxUdpPayload: maxUdpPayloadBytes }, fuzzAnswer);
     const ctx = context({ answer: fuzzAnswer }, { amplificationFactor, maxUdpPayloadBytes, remoteAddress: '127.0.0.1' });
+    const fast = new FastPath(ctx.zone);
     oracle = (packet, transport) => {
-      const r = respond(packet, { ...ctx, transport });
+      const r = serveQuery(packet, { ...ctx, transport }, fast);
       return r.kind === 'reply' ? r.bytes : null;
     };
   });
@@ -156,7 +170,7 @@ describe('fuzz over sockets', () => {
     });
   }
 
-  test('3,000 packets over UDP: each reply is what respond() decides, and well formed', async () => {
+  test('3,000 packets over UDP: each reply is what serveQuery() decides, and well formed', async () => {
     const rand = prng(seed ^ 0x75d9);
     const socket = createSocket('udp4');
     const sent = new Map<number, Buffer>();
@@ -188,7 +202,7 @@ describe('fuzz over sockets', () => {
         const query = sent.get(id);
         assert.ok(query, `a reply with id ${id} answers nothing we sent; ${replay}`);
         checkReply(query, bytes, 'udp', `UDP id ${id}`);
-        assert.deepEqual(bytes, oracle(query, 'udp'), `UDP id ${id}: the socket sent what respond() decides; ${replay}`);
+        assert.deepEqual(bytes, oracle(query, 'udp'), `UDP id ${id}: the socket sent what serveQuery() decides; ${replay}`);
         sent.delete(id); // a second reply to the same query would fail above
       }
       assert.equal(received.length, expected, `replies over UDP; ${replay}`);
@@ -197,7 +211,7 @@ describe('fuzz over sockets', () => {
     }
   });
 
-  test('3,000 packets over TCP, 100 per connection: replies in order, each what respond() decides', async () => {
+  test('3,000 packets over TCP, 100 per connection: replies in order, each what serveQuery() decides', async () => {
     const rand = prng(seed ^ 0x7c9);
     for (let c = 0; c < 30; c++) {
       const packets = batch(rand, 100, c * 100);
@@ -210,7 +224,7 @@ describe('fuzz over sockets', () => {
         assert.equal(parseId(replies[expected.length]), 60_000 + c, `the last reply answers the normal query; ${replay}`);
         expected.forEach(({ query, reply }, i) => {
           checkReply(query, replies[i]!, 'tcp', `TCP connection ${c} reply ${i}`);
-          assert.deepEqual(replies[i], reply, `TCP connection ${c} reply ${i}: the socket sent what respond() decides; ${replay}`);
+          assert.deepEqual(replies[i], reply, `TCP connection ${c} reply ${i}: the socket sent what serveQuery() decides; ${replay}`);
         });
       } finally {
         socket.destroy();

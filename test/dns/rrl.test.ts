@@ -128,6 +128,7 @@ describe('rate limiter in the server (UDP, frozen clock)', () => {
     const stats = s.server.stats();
     assert.deepEqual(stats.rateLimit, { limited: 35, dropped: 18, slipped: 17, prefixes: 1 });
     assert.equal(stats.truncated, 17);
+    assert.deepEqual(stats.fastPath, { replies: 5, fallbacks: 0 }, 'the 5 answered went the fast path, behind the limiter');
   });
 
   test('the same source over TCP is still answered: TCP is exempt', async () => {
