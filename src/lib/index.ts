@@ -5,3 +5,4 @@ export * from './version.js';
 export * from './log.js';
 export * from './prng.js';
 export * from './path-pattern.js';
+export * from './hlc.js';

@@ -1,0 +1,413 @@
+// A region's store: SQLite through better-sqlite3, in WAL mode. Synchronous by design:
+// better-sqlite3 runs each statement on the calling thread, which for small transactions
+// is faster than any asynchronous driver; callers batch writes (group commit) so one
+// transaction, and one fsync, carries many of them.
+//
+// Residency is enforced here too, below every code path: a store is opened with the rule
+// of what it may hold, and it refuses to write a row homed where it may not be stored.
+
+import Database from 'better-sqlite3';
+import { HlcClock, compareHlc } from '../lib/index.js';
+import { bucketOf, classKey, Digests, rowHash, slotHash } from './digest.js';
+import { mergeRow, mergeSlot } from './merge.js';
+import { ddl, schemaVersion } from './schema.js';
+import type {
+  ApplyOutcome,
+  Change,
+  CounterSlot,
+  DigestEntry,
+  LocalWrite,
+  LoggedChange,
+  ResolvedConflict,
+  StoredRow,
+  WriteOutcome,
+} from './types.js';
+
+export interface StoreOptions {
+  readonly path: string;
+  readonly region: string;
+  /** May this region hold a row of `table` homed in `home` (null: a global table)? */
+  readonly mayStore: (table: string, home: string | null) => boolean;
+  /** 'full': fsync at every commit (survives power loss); 'normal': survives a crash of
+   *  the process, which is what SIGKILL tests, at a fraction of the cost. */
+  readonly synchronous: 'full' | 'normal';
+  /** Versions from clocks further ahead than this are refused (HLC). */
+  readonly maxClockOffsetMs: number;
+}
+
+/** A row the store may not hold here: a residency rule stopped it. */
+export class ResidencyRefusal extends Error {
+  constructor(
+    readonly table: string,
+    readonly home: string | null,
+    readonly region: string,
+  ) {
+    super(`region ${region} may not store rows of ${table} homed in ${home ?? '(global)'}`);
+    this.name = 'ResidencyRefusal';
+  }
+}
+
+/** An idempotent write: its key, and how to describe its outcome for a retry. */
+export interface Idempotency {
+  readonly id: string;
+  readonly answer: (o: WriteOutcome) => { status: number; body: string };
+}
+
+interface RowLine {
+  tbl: string;
+  key: string;
+  value: string | null;
+  vw: number;
+  vl: number;
+  vr: string;
+  home: string | null;
+}
+
+interface SlotLine {
+  tbl: string;
+  key: string;
+  slot: string;
+  p: number;
+  n: number;
+  vw: number;
+  vl: number;
+  vr: string;
+}
+
+interface ChangeLine extends RowLine {
+  seq: number;
+  committed_ms: number;
+  kind: 'row' | 'counter';
+  pw: number | null;
+  pl: number | null;
+  pr: string | null;
+  slot: string | null;
+  p: number | null;
+  n: number | null;
+}
+
+const toRow = (l: RowLine): StoredRow => ({ table: l.tbl, key: l.key, value: l.value, version: { wall: l.vw, logical: l.vl, region: l.vr }, home: l.home });
+const toSlot = (l: SlotLine): CounterSlot => ({ table: l.tbl, key: l.key, slot: l.slot, p: l.p, n: l.n, version: { wall: l.vw, logical: l.vl, region: l.vr } });
+
+function toChange(l: ChangeLine): LoggedChange {
+  const version = { wall: l.vw, logical: l.vl, region: l.vr };
+  if (l.kind === 'counter') return { kind: 'counter', seq: l.seq, committedMs: l.committed_ms, table: l.tbl, key: l.key, slot: l.slot as string, p: l.p as number, n: l.n as number, version };
+  const prev = l.pw === null ? null : { wall: l.pw, logical: l.pl as number, region: l.pr as string };
+  return { kind: 'row', seq: l.seq, committedMs: l.committed_ms, table: l.tbl, key: l.key, value: l.value, version, prev, home: l.home };
+}
+
+export class Store {
+  readonly db: Database.Database;
+  readonly clock: HlcClock;
+  private readonly digests = new Digests();
+  private readonly q;
+  private seq: number;
+
+  constructor(private readonly o: StoreOptions) {
+    this.db = new Database(o.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${o.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(ddl);
+    const meta = this.db.prepare<[string], { v: string }>('SELECT v FROM meta WHERE k = ?');
+    const region = meta.get('region')?.v;
+    if (region !== undefined && region !== o.region) throw new Error(`${o.path} belongs to region ${region}, not ${o.region}`);
+    this.db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run('region', o.region);
+    this.db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run('schema', String(schemaVersion));
+
+    const db = this.db;
+    this.q = {
+      getRow: db.prepare<[string, string], RowLine>('SELECT tbl, key, value, vw, vl, vr, home FROM rows WHERE tbl = ? AND key = ?'),
+      putRow: db.prepare('INSERT OR REPLACE INTO rows (tbl, key, value, vw, vl, vr, home, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      list: db.prepare<[string, string, string, string, number], RowLine>(
+        'SELECT tbl, key, value, vw, vl, vr, home FROM rows WHERE tbl = ? AND key >= ? AND key < ? AND key > ? AND value IS NOT NULL ORDER BY key LIMIT ?',
+      ),
+      getSlot: db.prepare<[string, string, string], SlotLine>('SELECT tbl, key, slot, p, n, vw, vl, vr FROM counter_slots WHERE tbl = ? AND key = ? AND slot = ?'),
+      slotsOf: db.prepare<[string, string], SlotLine>('SELECT tbl, key, slot, p, n, vw, vl, vr FROM counter_slots WHERE tbl = ? AND key = ? ORDER BY slot'),
+      putSlot: db.prepare('INSERT OR REPLACE INTO counter_slots (tbl, key, slot, p, n, vw, vl, vr, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      log: db.prepare(
+        'INSERT INTO changes (seq, committed_ms, kind, tbl, key, value, vw, vl, vr, pw, pl, pr, home, slot, p, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      after: db.prepare<[number, number], ChangeLine>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+      oldest: db.prepare<[], { s: number | null }>('SELECT min(seq) AS s FROM changes'),
+      newest: db.prepare<[], { s: number | null }>('SELECT max(seq) AS s FROM changes'),
+      truncate: db.prepare('DELETE FROM changes WHERE seq <= ?'),
+      logSize: db.prepare<[], { c: number }>('SELECT count(*) AS c FROM changes'),
+      inbound: db.prepare<[], { source: string; applied: number; source_ms: number }>('SELECT source, applied, source_ms FROM inbound'),
+      setInbound: db.prepare('INSERT OR REPLACE INTO inbound (source, applied, source_ms) VALUES (?, ?, ?)'),
+      outbound: db.prepare<[], { dest: string; acked: number }>('SELECT dest, acked FROM outbound'),
+      setOutbound: db.prepare('INSERT OR REPLACE INTO outbound (dest, acked) VALUES (?, ?)'),
+      idem: db.prepare<[string], { status: number; body: string }>('SELECT status, body FROM idempotency WHERE id = ?'),
+      putIdem: db.prepare('INSERT OR REPLACE INTO idempotency (id, status, body, created_ms) VALUES (?, ?, ?, ?)'),
+      expireIdem: db.prepare('DELETE FROM idempotency WHERE created_ms < ?'),
+      bucketRows: db.prepare<[string, string | null, number], RowLine>('SELECT tbl, key, value, vw, vl, vr, home FROM rows WHERE tbl = ? AND home IS ? AND bucket = ?'),
+      bucketSlots: db.prepare<[string, number], SlotLine>('SELECT tbl, key, slot, p, n, vw, vl, vr FROM counter_slots WHERE tbl = ? AND bucket = ?'),
+      rowsPage: db.prepare<[string, string, string, number], RowLine>('SELECT tbl, key, value, vw, vl, vr, home FROM rows WHERE tbl > ? OR (tbl = ? AND key > ?) ORDER BY tbl, key LIMIT ?'),
+      slotsPage: db.prepare<[string, string, string, string, string, string, number], SlotLine>(
+        'SELECT tbl, key, slot, p, n, vw, vl, vr FROM counter_slots WHERE tbl > ? OR (tbl = ? AND key > ?) OR (tbl = ? AND key = ? AND slot > ?) ORDER BY tbl, key, slot LIMIT ?',
+      ),
+    };
+
+    // The clock starts past every version this store has seen, so a restarted node never
+    // issues a version below one it issued before.
+    const high = db.prepare<[], { vw: number | null; vl: number | null }>(
+      'SELECT vw, vl FROM (SELECT vw, vl FROM rows UNION ALL SELECT vw, vl FROM counter_slots UNION ALL SELECT vw, vl FROM changes) ORDER BY vw DESC, vl DESC LIMIT 1',
+    ).get();
+    this.clock = new HlcClock(o.region, o.maxClockOffsetMs, { wall: high?.vw ?? 0, logical: high?.vl ?? 0, region: o.region });
+    this.seq = this.q.newest.get()?.s ?? Number(meta.get('seq_floor')?.v ?? 0);
+    this.rebuildDigests();
+  }
+
+  get region(): string {
+    return this.o.region;
+  }
+
+  private rebuildDigests(): void {
+    for (const l of this.db.prepare<[], RowLine>('SELECT tbl, key, value, vw, vl, vr, home FROM rows').iterate()) {
+      this.digests.toggle(classKey(l.tbl, l.home), bucketOf(l.key), rowHash(l.tbl, l.key, { wall: l.vw, logical: l.vl, region: l.vr }));
+    }
+    for (const l of this.db.prepare<[], SlotLine>('SELECT tbl, key, slot, p, n, vw, vl, vr FROM counter_slots').iterate()) {
+      this.digests.toggle(classKey(l.tbl, null), bucketOf(l.key), slotHash(l.tbl, l.key, l.slot, l.p, l.n));
+    }
+  }
+
+  private check(table: string, home: string | null): void {
+    if (!this.o.mayStore(table, home)) throw new ResidencyRefusal(table, home, this.o.region);
+  }
+
+  // ---- reads
+
+  get(table: string, key: string): StoredRow | undefined {
+    const l = this.q.getRow.get(table, key);
+    return l === undefined ? undefined : toRow(l);
+  }
+
+  /** Live rows of `table` whose key starts with `prefix`, after `afterKey`, in key order. */
+  list(table: string, prefix: string, afterKey: string, limit: number): StoredRow[] {
+    return this.q.list.all(table, prefix, prefix + '\uffff', afterKey, limit).map(toRow);
+  }
+
+  counter(table: string, key: string): { value: number; slots: CounterSlot[] } {
+    const slots = this.q.slotsOf.all(table, key).map(toSlot);
+    return { value: slots.reduce((s, x) => s + x.p - x.n, 0), slots };
+  }
+
+  idempotent(id: string): { status: number; body: string } | undefined {
+    return this.q.idem.get(id);
+  }
+
+  // ---- local writes
+
+  /**
+   * Runs writes at this region, in one transaction: each gets a version from the clock and
+   * a place in the change log. A conditional write whose version no longer matches fails
+   * alone (409), the others commit. An idempotent write's answer is stored in the same
+   * transaction, so a retry after a crash finds either both or neither.
+   */
+  commit(items: readonly { write: LocalWrite; idempotency?: Idempotency }[], nowMs: number): WriteOutcome[] {
+    return this.db.transaction(() => items.map((it) => this.commitOne(it.write, it.idempotency, nowMs)))();
+  }
+
+  private commitOne(w: LocalWrite, idem: Idempotency | undefined, nowMs: number): WriteOutcome {
+    let out: WriteOutcome;
+    if (w.op === 'increment') {
+      this.check(w.table, null);
+      const cur = this.q.getSlot.get(w.table, w.key, this.o.region);
+      const p = (cur?.p ?? 0) + (w.by > 0 ? w.by : 0);
+      const n = (cur?.n ?? 0) + (w.by < 0 ? -w.by : 0);
+      const version = this.clock.now(nowMs);
+      const cls = classKey(w.table, null);
+      const b = bucketOf(w.key);
+      if (cur !== undefined) this.digests.toggle(cls, b, slotHash(w.table, w.key, cur.slot, cur.p, cur.n));
+      this.digests.toggle(cls, b, slotHash(w.table, w.key, this.o.region, p, n));
+      this.q.putSlot.run(w.table, w.key, this.o.region, p, n, version.wall, version.logical, version.region, b);
+      const change: LoggedChange = { kind: 'counter', seq: ++this.seq, committedMs: nowMs, table: w.table, key: w.key, slot: this.o.region, p, n, version };
+      this.logChange(change);
+      out = { ok: true, change, counter: this.counter(w.table, w.key).value };
+    } else {
+      this.check(w.table, w.home);
+      const cur = this.q.getRow.get(w.table, w.key);
+      const curRow = cur === undefined ? null : toRow(cur);
+      const live = curRow !== null && curRow.value !== null;
+      const expect = w.ifVersion;
+      if (expect !== undefined && (expect === 'absent' ? live : !live || compareHlc(expect, (curRow as StoredRow).version) !== 0)) {
+        out = { ok: false, reason: 'version_conflict', current: live ? curRow : null };
+      } else {
+        const version = this.clock.now(nowMs);
+        const home = curRow?.home ?? w.home;
+        const row: StoredRow = { table: w.table, key: w.key, value: w.op === 'put' ? w.value : null, version, home };
+        this.writeRow(row, curRow);
+        const change: LoggedChange = { kind: 'row', seq: ++this.seq, committedMs: nowMs, table: w.table, key: w.key, value: row.value, version, prev: curRow?.version ?? null, home };
+        this.logChange(change);
+        out = { ok: true, change, row };
+      }
+    }
+    if (idem !== undefined) {
+      const a = idem.answer(out);
+      this.q.putIdem.run(idem.id, a.status, a.body, nowMs);
+    }
+    return out;
+  }
+
+  private writeRow(row: StoredRow, prev: StoredRow | null): void {
+    const cls = classKey(row.table, row.home);
+    const b = bucketOf(row.key);
+    if (prev !== null) this.digests.toggle(classKey(prev.table, prev.home), b, rowHash(prev.table, prev.key, prev.version));
+    this.digests.toggle(cls, b, rowHash(row.table, row.key, row.version));
+    this.q.putRow.run(row.table, row.key, row.value, row.version.wall, row.version.logical, row.version.region, row.home, b);
+  }
+
+  private logChange(c: LoggedChange): void {
+    if (c.kind === 'counter') {
+      this.q.log.run(c.seq, c.committedMs, 'counter', c.table, c.key, null, c.version.wall, c.version.logical, c.version.region, null, null, null, null, c.slot, c.p, c.n);
+    } else {
+      const p = c.prev;
+      this.q.log.run(c.seq, c.committedMs, 'row', c.table, c.key, c.value, c.version.wall, c.version.logical, c.version.region, p?.wall ?? null, p?.logical ?? null, p?.region ?? null, c.home, null, null, null);
+    }
+  }
+
+  expireIdempotency(olderThanMs: number): number {
+    return this.q.expireIdem.run(olderThanMs).changes;
+  }
+
+  // ---- changes from elsewhere
+
+  /**
+   * Merges changes from another region (replication, anti-entropy, snapshots), in one
+   * transaction with the source's watermark when one is given, so that a batch is applied
+   * exactly once. Changes this region may not hold are skipped and counted, never stored.
+   */
+  apply(changes: readonly Change[], nowMs: number, watermark?: { source: string; applied: number; sourceMs: number }): ApplyOutcome & { refused: number } {
+    return this.db.transaction(() => {
+      let applied = 0;
+      let skipped = 0;
+      let refused = 0;
+      const conflicts: ResolvedConflict[] = [];
+      for (const c of changes) {
+        if (!this.o.mayStore(c.table, c.kind === 'row' ? c.home : null)) {
+          refused++;
+          continue;
+        }
+        // A version from a clock too far ahead is refused with the batch: the caller
+        // reports the offset (clock safety).
+        this.clock.observe(c.version, nowMs);
+        if (c.kind === 'counter') {
+          const cur = this.q.getSlot.get(c.table, c.key, c.slot);
+          const m = mergeSlot(cur ?? null, c);
+          if (!m.changed) {
+            skipped++;
+            continue;
+          }
+          const cls = classKey(c.table, null);
+          const b = bucketOf(c.key);
+          if (cur !== undefined) this.digests.toggle(cls, b, slotHash(c.table, c.key, cur.slot, cur.p, cur.n));
+          this.digests.toggle(cls, b, slotHash(c.table, c.key, c.slot, m.p, m.n));
+          const v = cur !== undefined && compareHlc({ wall: cur.vw, logical: cur.vl, region: cur.vr }, c.version) > 0 ? { wall: cur.vw, logical: cur.vl, region: cur.vr } : c.version;
+          this.q.putSlot.run(c.table, c.key, c.slot, m.p, m.n, v.wall, v.logical, v.region, b);
+          applied++;
+        } else {
+          const cur = this.q.getRow.get(c.table, c.key);
+          const curRow = cur === undefined ? null : toRow(cur);
+          const m = mergeRow(curRow?.version ?? null, c.version, c.prev);
+          if (m.conflict !== null) conflicts.push({ table: c.table, key: c.key, winner: m.conflict.winner, loser: m.conflict.loser, atMs: nowMs });
+          if (!m.take) {
+            skipped++;
+            continue;
+          }
+          this.writeRow({ table: c.table, key: c.key, value: c.value, version: c.version, home: c.home }, curRow);
+          applied++;
+        }
+      }
+      if (watermark !== undefined) this.q.setInbound.run(watermark.source, watermark.applied, watermark.sourceMs);
+      return { applied, skipped, refused, conflicts };
+    })();
+  }
+
+  inboundWatermarks(): Map<string, { applied: number; sourceMs: number }> {
+    return new Map(this.q.inbound.all().map((r) => [r.source, { applied: r.applied, sourceMs: r.source_ms }]));
+  }
+
+  /** Moves a source's watermark without changes (a heartbeat, or the end of a snapshot). */
+  setInbound(source: string, applied: number, sourceMs: number): void {
+    this.q.setInbound.run(source, applied, sourceMs);
+  }
+
+  // ---- the change log, for shipping
+
+  lastSeq(): number {
+    return this.seq;
+  }
+
+  /** The first sequence still in the log (lastSeq + 1 when the log is empty). */
+  firstSeq(): number {
+    return this.q.oldest.get()?.s ?? this.seq + 1;
+  }
+
+  changesAfter(seq: number, limit: number): LoggedChange[] {
+    return this.q.after.all(seq, limit).map(toChange);
+  }
+
+  /** Drops log entries up to `seq`; the sequence keeps counting from where it was. */
+  truncateLog(seq: number): number {
+    const upTo = Math.min(seq, this.seq);
+    this.db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run('seq_floor', String(this.seq));
+    return this.q.truncate.run(upTo).changes;
+  }
+
+  logSize(): number {
+    return this.q.logSize.get()?.c ?? 0;
+  }
+
+  outboundAcks(): Map<string, number> {
+    return new Map(this.q.outbound.all().map((r) => [r.dest, r.acked]));
+  }
+
+  setOutboundAck(dest: string, acked: number): void {
+    this.q.setOutbound.run(dest, acked);
+  }
+
+  // ---- anti-entropy and snapshots
+
+  digestOf(table: string, home: string | null): readonly bigint[] {
+    return this.digests.of(classKey(table, home));
+  }
+
+  digestClasses(): string[] {
+    return this.digests.classes();
+  }
+
+  /** Every row (or counter slot) of a class in one bucket: keys and versions. */
+  bucketEntries(table: string, home: string | null, bucket: number, counter: boolean): DigestEntry[] {
+    if (counter) return this.q.bucketSlots.all(table, bucket).map((l) => ({ key: l.key, slot: l.slot, version: { wall: l.vw, logical: l.vl, region: l.vr } }));
+    return this.q.bucketRows.all(table, home, bucket).map((l) => ({ key: l.key, slot: null, version: { wall: l.vw, logical: l.vl, region: l.vr } }));
+  }
+
+  /** The current state of the named rows and slots, as changes another region can merge. */
+  changesFor(entries: readonly { table: string; key: string; slot: string | null }[]): Change[] {
+    const out: Change[] = [];
+    for (const e of entries) {
+      if (e.slot !== null) {
+        const s = this.q.getSlot.get(e.table, e.key, e.slot);
+        if (s !== undefined) out.push({ kind: 'counter', table: s.tbl, key: s.key, slot: s.slot, p: s.p, n: s.n, version: { wall: s.vw, logical: s.vl, region: s.vr } });
+      } else {
+        const r = this.q.getRow.get(e.table, e.key);
+        if (r !== undefined) out.push({ kind: 'row', table: r.tbl, key: r.key, value: r.value, version: { wall: r.vw, logical: r.vl, region: r.vr }, prev: null, home: r.home });
+      }
+    }
+    return out;
+  }
+
+  /** A page of the whole store in (table, key) order: rows after `after`, for a snapshot. */
+  rowsPage(after: { table: string; key: string }, limit: number): StoredRow[] {
+    return this.q.rowsPage.all(after.table, after.table, after.key, limit).map(toRow);
+  }
+
+  slotsPage(after: { table: string; key: string; slot: string }, limit: number): CounterSlot[] {
+    return this.q.slotsPage.all(after.table, after.table, after.key, after.table, after.key, after.slot, limit).map(toSlot);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
