@@ -13,16 +13,17 @@
 import { assert } from '../lib/index.js';
 import { ageBasis, ageFieldSec, currentAgeSec, type AgeBasis } from './age.js';
 import { InFlight, UncollapsibleKeys } from './collapse.js';
-import { requestDirectives, type RequestDirectives } from './directives.js';
+import { requestDirectives, responseDirectives, type RequestDirectives } from './directives.js';
 import { buildEntry } from './entry.js';
 import { lowerCaseHeaders, without } from './header-fields.js';
 import { invalidatedKeys, safeMethods } from './invalidation.js';
-import { cacheKey, type CacheKeyParts } from './key.js';
+import { cacheKey, pathOnly, type CacheKeyParts } from './key.js';
 import { forMethod, fromStore, gatewayTimeout, notModified } from './responses.js';
 import { decideReuse, isFresh, originForbidsStale, staleIfErrorAllows } from './reuse.js';
-import { compileRules, type CompiledRule } from './rules.js';
+import { compileRules, ruleTtlMs, type CompiledRule } from './rules.js';
+import { mayBeStorable } from './storability.js';
 import { ResponseStore, type StoredResponse } from './store.js';
-import { PassThroughSignal, type CacheRequest, type CacheResult, type CacheStatus, type HeaderMap, type HttpCacheOptions, type HttpCacheStats, type Upstream, type UpstreamResponse } from './types.js';
+import { PassThroughSignal, type CacheRequest, type CacheResult, type CacheStatus, type HeaderMap, type HttpCacheOptions, type HttpCacheStats, type StepAside, type Upstream, type UpstreamResponse } from './types.js';
 import { clientNotModified, clientValidators, conditionalHeaders, hasValidator, mergeNotModified, notModifiedSelects, passThroughPreconditions } from './validation.js';
 import { varyMatches } from './vary.js';
 
@@ -116,6 +117,65 @@ export class HttpCache {
       upstreamHeaders: without(headers, clientValidators),
     };
     return this.finish(ctx, await this.lookup(ctx, 0));
+  }
+
+  /**
+   * A request the cache will neither answer from the store nor learn from, so the caller may
+   * send it upstream itself and stream the response through, without buffering it or the
+   * cache's miss path: an unsafe method (the caller reports the response, for §4.4), a
+   * precondition or Range the cache does not evaluate, or a GET/HEAD for a key in the
+   * hit-for-miss list with nothing stored, and nothing in the request the cache would act
+   * on (its own validators, Cache-Control, Pragma). Null: use handle(). Counted here.
+   * Header names are lower case (as node:http gives them); other spellings take handle().
+   */
+  stepAside(req: CacheRequest): StepAside | null {
+    const method = req.method;
+    const h = req.headers;
+    if (!safeMethods.has(method)) {
+      this.counts.bypass++;
+      return { kind: 'unsafe', key: cacheKey(req.host, req.path) };
+    }
+    if (method !== 'GET' && method !== 'HEAD') return null; // OPTIONS, TRACE: handle() bypasses them
+    for (const p of passThroughPreconditions) {
+      if (h[p] !== undefined) {
+        this.counts.bypass++;
+        return { kind: 'bypass' };
+      }
+    }
+    if (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined || h['cache-control'] !== undefined || h.pragma !== undefined) return null;
+    const key = cacheKey(req.host, req.path);
+    if (!this.uncollapsible.has(key.key, this.now()) || this.store.variants(key.key).length > 0) return null;
+    this.counts.misses++;
+    return { kind: 'hit-for-miss', key, authorized: h.authorization !== undefined, head: method === 'HEAD', sentMs: this.now() };
+  }
+
+  /**
+   * The response to a request the cache stepped aside for (status and headers, names in
+   * lower case). An unsafe method's invalidates (§4.4). For a hit-for-miss GET, true when
+   * the response may be storable: the caller then hands it to handle() (as `prefetched`, see
+   * UpstreamResponse) so it is stored as any fetched response would be. `mayStore` false:
+   * this response may not be stored here.
+   */
+  afterStepAside(s: StepAside, status: number, headers: HeaderMap, mayStore: boolean): boolean {
+    switch (s.kind) {
+      case 'unsafe':
+        this.invalidate(s.key, { status, headers, body: Buffer.alloc(0) });
+        return false;
+      case 'bypass':
+        return false;
+      case 'hit-for-miss': {
+        if (!mayStore || serverErrors.has(status) || !mayBeStorable(status, headers, responseDirectives(headers), ruleTtlMs(this.rules, pathOnly(s.key.target)), s.authorized)) return false;
+        if (s.head) {
+          // A HEAD response has no body to store: let the next request take the full path.
+          this.uncollapsible.clear(s.key.key);
+          return false;
+        }
+        this.counts.misses--; // handle() counts it again
+        return true;
+      }
+      default:
+        return s satisfies never;
+    }
   }
 
   purgeUrl(host: string, path: string): number {
@@ -281,7 +341,7 @@ export class HttpCache {
       }
       const responseTimeMs = this.now();
       const res = withDate({ ...raw, headers: lowerCaseHeaders(raw.headers) }, responseTimeMs);
-      const age = ageBasis(res.headers, requestTimeMs, responseTimeMs);
+      const age = ageBasis(res.headers, raw.requestTimeMs ?? requestTimeMs, responseTimeMs);
 
       if (serverErrors.has(res.status)) {
         this.markUncollapsible(ctx, ticket, responseTimeMs);
@@ -302,7 +362,7 @@ export class HttpCache {
         this.onEvent({ kind: 'revalidate', key: ticket.key });
         // A request with no-store may not update the store (§5.2.1.5); the stored response
         // stays as it was — the 304 says its content is still right.
-        const stored = ctx.directives.noStore ? undefined : this.tryStore(ctx, ticket, candidate.status, merged, candidate.body, age, [candidate]);
+        const stored = ctx.directives.noStore ? undefined : this.tryStore(ctx, ticket, candidate.status, merged, candidate.body, age, [candidate], raw.mayStore);
         if (stored !== undefined) return { reply: { kind: 'entry', entry: stored, status: 'revalidated' }, outcome: { kind: 'stored', entry: stored } };
         // Otherwise the merged response may no longer be stored (a 304 can bring no-store).
         if (!ctx.directives.noStore) this.store.remove(candidate);
@@ -314,7 +374,7 @@ export class HttpCache {
       }
 
       // A full response: it replaces the stored one (§4.3.3), if it may be stored at all.
-      const stored = res.status === 304 ? undefined : this.tryStore(ctx, ticket, res.status, res.headers, res.body, age, candidate === undefined ? [] : [candidate]);
+      const stored = res.status === 304 ? undefined : this.tryStore(ctx, ticket, res.status, res.headers, res.body, age, candidate === undefined ? [] : [candidate], raw.mayStore);
       if (stored === undefined) {
         // The stored response is known to be out of date now, whether or not this one is kept.
         if (candidate !== undefined) this.store.remove(candidate);
@@ -340,9 +400,10 @@ export class HttpCache {
   }
 
   /** Stores a response if it may be (§3), replacing the variants it supersedes. */
-  private tryStore(ctx: Context, ticket: FetchTicket, status: number, headers: HeaderMap, body: Buffer, age: AgeBasis, replaces: readonly StoredResponse[]): StoredResponse | undefined {
+  private tryStore(ctx: Context, ticket: FetchTicket, status: number, headers: HeaderMap, body: Buffer, age: AgeBasis, replaces: readonly StoredResponse[], mayStore: boolean | undefined): StoredResponse | undefined {
     const key = ticket.key;
-    if (ticket.doomed) {
+    // Doomed by a purge while in flight, or refused by the caller (data residency).
+    if (ticket.doomed || mayStore === false) {
       this.onEvent({ kind: 'not-stored', key });
       return undefined;
     }
@@ -411,12 +472,16 @@ export class HttpCache {
    */
   private async unsafe(req: CacheRequest, key: CacheKeyParts, upstream: Upstream): Promise<CacheResult> {
     const response = await upstream(req);
+    this.invalidate(key, response);
+    this.counts.bypass++;
+    return { response, status: 'bypass', ageSec: null };
+  }
+
+  private invalidate(key: CacheKeyParts, response: UpstreamResponse): void {
     for (const k of invalidatedKeys(key, response)) {
       this.doom((t) => t.key === k);
       if (this.store.removeKey(k) > 0) this.onEvent({ kind: 'invalidate', key: k });
     }
-    this.counts.bypass++;
-    return { response, status: 'bypass', ageSec: null };
   }
 
   private doom(which: (t: FetchTicket) => boolean): void {

@@ -89,6 +89,21 @@ export function assessStorability(i: StorabilityInput): Storability {
   return { storable: true, lifetimeSec, lifetimeFrom, allowsAuthorized: d.public || d.sMaxAgeSec !== null || d.mustRevalidate };
 }
 
+/**
+ * False only when assessStorability() would surely say no, from the response alone and
+ * without the library: what the cache asks of a response it did not take part in (a key in
+ * its hit-for-miss list) to decide whether the next one should take the full path again.
+ * `headers` have lower-case names (as undici and node:http give them).
+ */
+export function mayBeStorable(status: number, headers: HeaderMap, d: ResponseDirectives, ruleTtl: number | null, requestAuthorized: boolean): boolean {
+  if (!understood.has(status) || d.private || (d.noStore && !d.mustUnderstand)) return false;
+  if (requestAuthorized && !(d.public || d.sMaxAgeSec !== null || d.mustRevalidate)) return false;
+  if (headers['set-cookie'] !== undefined && !d.public) return false;
+  // Reusable at all: some freshness, a validator, or a stale-serving window.
+  return d.maxAgeSec !== null || d.sMaxAgeSec !== null || headers.expires !== undefined || ruleTtl !== null
+    || headers['last-modified'] !== undefined || headers.etag !== undefined || d.staleIfErrorSec > 0 || d.staleWhileRevalidateSec > 0;
+}
+
 const requestNoStore = /(^|,)\s*no-store\s*(,|$)/i;
 
 /**

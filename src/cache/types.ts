@@ -1,5 +1,7 @@
 // The cache's public shapes: what the gateway hands in, what it gets back.
 
+import type { CacheKeyParts } from './key.js';
+
 export type HeaderMap = Record<string, string | string[]>;
 
 export interface CacheRequest {
@@ -14,7 +16,18 @@ export interface UpstreamResponse {
   status: number;
   headers: HeaderMap;
   body: Buffer;
+  /** false: the caller forbids storing this response (data residency); it is served, not kept. */
+  mayStore?: boolean;
+  /** When the request for it was sent, if before the cache asked: a response the caller
+   *  fetched itself after stepAside() and hands in through handle() (the age's response_delay). */
+  requestTimeMs?: number;
 }
+
+/** A request the cache takes no part in (HttpCache.stepAside), and what to tell it afterwards. */
+export type StepAside =
+  | { readonly kind: 'unsafe'; readonly key: CacheKeyParts }
+  | { readonly kind: 'bypass' }
+  | { readonly kind: 'hit-for-miss'; readonly key: CacheKeyParts; readonly authorized: boolean; readonly head: boolean; readonly sentMs: number };
 
 /**
  * hit: served from the cache, fresh (or stale as the client allowed with max-stale is 'stale').

@@ -42,7 +42,12 @@ export interface GatewayOptions {
   readonly mesh: MeshClient;
   readonly limits: GatewayLimits;
   readonly home: HomeRules;
-  readonly cache?: { readonly cache: HttpCache; readonly maxObjectBytes: number };
+  readonly cache?: {
+    readonly cache: HttpCache;
+    readonly maxObjectBytes: number;
+    /** Regions whose responses may not be stored here: their data stays in their jurisdiction (residency.ts). */
+    readonly noStoreFrom?: readonly string[];
+  };
   /** How many other regions one request may be offered to before giving up. */
   readonly maxForwardAttempts: number;
   readonly onRequest?: (r: { route: 'local' | 'forward' | 'error'; status: number; servedBy: string; cache: string; ms: number }) => void;
@@ -57,7 +62,7 @@ export class Gateway {
     const regions = new Set<string>(o.regions);
     const t = o.limits.upstreamTimeoutMs;
     const stages: Stage[] = [
-      ...(o.cache === undefined ? [] : [cacheStage(o.cache.cache, o.cache.maxObjectBytes, o.region)]),
+      ...(o.cache === undefined ? [] : [cacheStage({ cache: o.cache.cache, maxObjectBytes: o.cache.maxObjectBytes, self: o.region, noStoreFrom: new Set(o.cache.noStoreFrom ?? []) })]),
       homeStage({ self: o.region, rules: compileHomeRules(o.home), regions, isUp: o.regionUp, mesh: o.mesh, timeoutMs: t }),
       replayStage({ self: o.region, regions, mesh: o.mesh, timeoutMs: t }),
     ];

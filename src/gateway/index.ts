@@ -6,3 +6,4 @@ export * from './home.js';
 export { forwardedFromHeader, replayedFromHeader } from './dispatch.js';
 export { replayHeader, parseReplay } from './stages/replay.js';
 export * from './upgrade.js';
+export { noStoreFrom } from './residency.js';

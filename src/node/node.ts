@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DnsServer, ipv4SubnetNumber, type DnsClient, type DnsPolicyAnswer } from '../dns/index.js';
 import { HttpCache } from '../cache/index.js';
-import { forwardedFromHeader, Gateway, proxyUpgrade, rejectUpgrade, replayedFromHeader, withForwarding } from '../gateway/index.js';
+import { forwardedFromHeader, Gateway, noStoreFrom, proxyUpgrade, rejectUpgrade, replayedFromHeader, withForwarding } from '../gateway/index.js';
 import { clientSubnet, continentOf, GeoLocator } from '../geo/index.js';
 import { HealthProber } from '../health/index.js';
 import { regionId, version, type Logger, type RegionId } from '../lib/index.js';
@@ -141,7 +141,7 @@ export class RegionNode {
           upstreamTimeoutMs: g.upstream_timeout,
         },
         home: { header: g.home.header, cookie: g.home.cookie, paths: g.home.paths.map((p) => ({ match: p.match, region: regionId(p.region) })) },
-        cache: { cache: this.cache, maxObjectBytes },
+        cache: { cache: this.cache, maxObjectBytes, noStoreFrom: noStoreFrom(o.region, o.topology.regions, o.topology.file.data.residency) },
         maxForwardAttempts: 2,
         onRequest: (r) => {
           this.metrics.gatewayRequests.inc({ route: r.route, code: String(r.status), served_by: r.servedBy });

@@ -12,7 +12,7 @@ import { parseTopology, type Topology } from '../../src/topology/index.js';
 
 export const secret = 'gateway-test-secret-0123456789';
 
-export function topology(octet: number): Topology {
+export function topology(octet: number, extra: Record<string, unknown> = {}): Topology {
   const r = parseTopology(stringify({
     service: { name: 'shop', zone: 'shop.example.test', hosts: ['www'] },
     regions: [
@@ -26,6 +26,7 @@ export function topology(octet: number): Topology {
       header_timeout: '1s', request_timeout: '3s', upstream_timeout: '1s',
       home: { paths: [{ match: '/eu/**', region: 'eu-west-1' }] },
     },
+    ...extra,
   }));
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.topology;
@@ -96,6 +97,27 @@ const geo = new GeoLocator();
 
 export function node(t: Topology, id: string): RegionNode {
   return new RegionNode({ topology: t, region: regionId(id), meshSecret: secret, httpPort: 8080, dnsPort: 5353, roles: ['gateway'], drainTimeoutMs: 500, logger: pino({ level: 'silent' }), geo });
+}
+
+/** Both regions of topology(octet) with their apps, in this process; stop() ends them all. */
+export function twoRegions(t: Topology, octet: number): { usLog: AppLog[]; euLog: AppLog[]; start(): Promise<void>; stop(): Promise<void> } {
+  const usLog: AppLog[] = [];
+  const euLog: AppLog[] = [];
+  let apps: Server[] = [];
+  let nodes: RegionNode[] = [];
+  return {
+    usLog,
+    euLog,
+    async start() {
+      apps = [await startApp(`127.${octet}.1.1`, 'us-east-1', usLog), await startApp(`127.${octet}.2.1`, 'eu-west-1', euLog)];
+      nodes = [node(t, 'us-east-1'), node(t, 'eu-west-1')];
+      for (const n of nodes) await n.start();
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await Promise.all(apps.map((a) => stop(a).catch(() => undefined)));
+    },
+  };
 }
 
 export async function get(host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}) {

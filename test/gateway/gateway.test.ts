@@ -1,11 +1,9 @@
 // The edge gateway over real sockets: cache, purge, home forwarding, replay, retries,
 // limits, smuggling, upgrades, streaming.
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { RegionNode } from '../../src/node/index.js';
-import { admin, get, node, raw, sleep, startApp, stop, topology, type AppLog } from './fixtures.js';
+import { admin, get, raw, sleep, topology, twoRegions } from './fixtures.js';
 
 const octet = 36;
 const us = `127.${octet}.1.1`;
@@ -13,20 +11,10 @@ const eu = `127.${octet}.2.1`;
 
 describe('edge gateway', { timeout: 60_000 }, () => {
   const t = topology(octet);
-  const usLog: AppLog[] = [];
-  const euLog: AppLog[] = [];
-  let apps: Server[] = [];
-  let nodes: RegionNode[] = [];
-
-  before(async () => {
-    apps = [await startApp(us, 'us-east-1', usLog), await startApp(eu, 'eu-west-1', euLog)];
-    nodes = [node(t, 'us-east-1'), node(t, 'eu-west-1')];
-    for (const n of nodes) await n.start();
-  });
-  after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-    await Promise.all(apps.map((a) => stop(a).catch(() => undefined)));
-  });
+  const regions = twoRegions(t, octet);
+  const { usLog, euLog } = regions;
+  before(() => regions.start());
+  after(() => regions.stop());
 
   describe('cache', () => {
     it('x-meridian-cache: miss, then hit with an Age, one upstream request', async () => {

@@ -2,6 +2,10 @@
 // GET and HEAD when it may and lets unsafe methods invalidate what they change (§4.4).
 // Responses too large to store stream through untouched: the upstream call ends in a
 // PassThrough signal carrying the stream, and the cache never holds their bytes.
+// What the cache can neither serve nor store (unsafe methods, Range and preconditions, keys
+// in its hit-for-miss list) skips it: sent on and streamed back, the cache told afterwards.
+// A response from another region whose jurisdiction keeps its data at home (residency
+// `strict`) is served here but never stored here.
 
 import { PassThroughSignal, type HttpCache, type UpstreamResponse } from '../../cache/index.js';
 import type { Exchange, Next, Reply, Stage } from '../exchange.js';
@@ -60,22 +64,50 @@ async function buffered(r: Reply, max: number): Promise<UpstreamResponse & { rep
   return { status: r.status, headers: r.headers, body: Buffer.concat(chunks, size), reply: r };
 }
 
-export function cacheStage(cache: HttpCache, maxObjectBytes: number, self: string): Stage {
+export interface CacheStageOptions {
+  readonly cache: HttpCache;
+  readonly maxObjectBytes: number;
+  readonly self: string;
+  /** Regions whose responses this region may not store (data residency). */
+  readonly noStoreFrom: ReadonlySet<string>;
+}
+
+export function cacheStage(o: CacheStageOptions): Stage {
+  const { cache, maxObjectBytes, self, noStoreFrom } = o;
+  const mayStore = (r: Reply): boolean => r.servedBy === self || !noStoreFrom.has(r.servedBy);
   return async (x: Exchange, next: Next): Promise<Reply> => {
     // A request another region forwarded was already looked up in that region's cache.
     if (x.forwardedFrom !== undefined || x.replayedFrom !== undefined) return next(x);
+    const aside = cache.stepAside(x);
+    if (aside === null) return throughCache(x, next, undefined);
+    const reply = await next(x);
+    const wanted = reply.generated !== true && cache.afterStepAside(aside, reply.status, reply.headers, mayStore(reply));
+    if (!wanted || aside.kind !== 'hit-for-miss') return reply;
+    // A hit-for-miss key answered with what may be stored now: the cache takes it as fetched.
+    return throughCache(x, next, { reply, sentMs: aside.sentMs });
+  };
+
+  async function throughCache(x: Exchange, next: Next, prefetched: { reply: Reply; sentMs: number } | undefined): Promise<Reply> {
     let last: Reply | undefined;
+    let first = prefetched;
     try {
       const result = await cache.handle({ method: x.method, path: x.path, host: x.host, headers: x.headers }, async (r) => {
         // The request the cache asks for, not the client's: GET for a HEAD miss, its own
         // validators for a revalidation, without the client's validators or directives.
-        const headers: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(r.headers)) if (v !== undefined) headers[k] = v;
-        const reply = await next({ ...x, method: r.method as Exchange['method'], headers });
+        let reply: Reply;
+        if (first === undefined) {
+          const headers: Record<string, string | string[]> = {};
+          for (const [k, v] of Object.entries(r.headers)) if (v !== undefined) headers[k] = v;
+          reply = await next({ ...x, method: r.method as Exchange['method'], headers });
+        } else {
+          reply = first.reply;
+        }
+        const sentMs = first?.sentMs;
+        first = undefined;
         if (reply.generated === true && reply.status >= 502 && reply.status <= 504) throw new UpstreamUnavailable(reply);
         const b = await buffered(reply, maxObjectBytes);
         last = b.reply;
-        return { status: b.status, headers: b.headers, body: b.body };
+        return { status: b.status, headers: b.headers, body: b.body, mayStore: mayStore(reply), ...(sentMs !== undefined && { requestTimeMs: sentMs }) };
       });
       const status = result.status === 'bypass' ? 'miss' : result.status;
       // A miss answers with what the upstream said and where; anything from the store was
@@ -98,5 +130,5 @@ export function cacheStage(cache: HttpCache, maxObjectBytes: number, self: strin
       if (x.method !== 'GET' && x.method !== 'HEAD' && e.reply.status < 400) cache.purgeUrl(x.host, x.path);
       return { ...e.reply, body: replay(e.head, e.reply.body as AsyncIterable<Buffer> | null), cache: 'miss' };
     }
-  };
+  }
 }
