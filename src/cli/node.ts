@@ -1,5 +1,6 @@
 // `meridian node --config FILE --region ID`: one region, in production or in the world.
 
+import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createLogger, regionId, type RegionId } from '../lib/index.js';
 import type { MeshAddress } from '../mesh/index.js';
@@ -14,6 +15,7 @@ interface NodeOptions {
   dnsPort?: string;
   roles?: string;
   meshVia?: string;
+  dataDir?: string;
   exitWithParent?: boolean;
 }
 
@@ -29,6 +31,7 @@ export function registerNode(program: Command): void {
     .option('--dns-port <port>', 'DNS port, UDP and TCP, on the public address (default: node.dns_port, 5353)')
     .option('--roles <roles>', 'comma-separated roles besides the mesh: dns, gateway (default: node.roles)')
     .option('--mesh-via <map>', 'dial peers through other addresses: region=host:port,... (the local world\'s WAN relays)')
+    .option('--data-dir <dir>', 'where the region keeps its store (created if missing)', './meridian-data')
     .option('--exit-with-parent', 'exit when standard input closes (a supervisor that dies takes its nodes along)')
     .action(async (opts: NodeOptions) => {
       process.exitCode = await runNode(opts);
@@ -79,8 +82,21 @@ async function runNode(opts: NodeOptions): Promise<number> {
   const meshDial = parseMeshVia(opts.meshVia);
   if (typeof meshDial === 'string') return fail(meshDial);
 
+  const tokenEnv = t.file.security.app_token_env;
+  const appToken = process.env[tokenEnv];
+  if (appToken !== undefined && appToken.length < minSecretLength) return fail(`${tokenEnv} is too short: the application token needs at least ${minSecretLength} characters`);
+  const dataDir = opts.dataDir ?? './meridian-data';
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    return fail(`--data-dir: cannot create ${dataDir}: ${(e as Error).message}`);
+  }
+
   const logger = createLogger('meridian-node', { region: opts.region });
-  const node = new RegionNode({
+  if (appToken === undefined) logger.warn(`${tokenEnv} is not set: applications cannot use the data API (only the mesh can)`);
+  let node: RegionNode;
+  try {
+    node = new RegionNode({
     topology: t,
     region: regionId(opts.region),
     meshSecret: secret,
@@ -90,7 +106,12 @@ async function runNode(opts: NodeOptions): Promise<number> {
     roles: roles as NodeRole[],
     drainTimeoutMs: t.file.node.drain_timeout,
     logger,
+    dataDir,
+    ...(appToken !== undefined && { appToken }),
   });
+  } catch (e) {
+    return fail(`cannot open region ${opts.region}'s store in ${dataDir}: ${(e as Error).message}`);
+  }
   try {
     await node.start();
   } catch (e) {

@@ -29,6 +29,9 @@ export interface HealthView {
 export class HealthProber {
   private app: TargetHealth;
   private readonly peers = new Map<RegionId, TargetHealth>();
+  /** Peer nodes by whether they answer at all (their app may be down): the data path
+   *  forwards to a node, not to its application. */
+  private readonly nodes = new Map<RegionId, TargetHealth>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight = false;
   private readonly clock: () => number;
@@ -37,7 +40,10 @@ export class HealthProber {
     this.clock = o.clock ?? Date.now;
     const now = this.clock();
     this.app = initialHealth(now);
-    for (const p of o.peers) this.peers.set(p, initialHealth(now));
+    for (const p of o.peers) {
+      this.peers.set(p, initialHealth(now));
+      this.nodes.set(p, initialHealth(now));
+    }
   }
 
   start(): void {
@@ -64,6 +70,11 @@ export class HealthProber {
     const m = new Map<RegionId, RegionHealth>([[this.o.self, { up: this.app.up, sinceMs: this.app.sinceMs }]]);
     for (const [id, h] of this.peers) m.set(id, { up: h.up, sinceMs: h.sinceMs });
     return m;
+  }
+
+  /** Does the peer's node answer (whatever its app's health)? Self: always. */
+  nodeUp(region: RegionId): boolean {
+    return region === this.o.self || (this.nodes.get(region)?.up ?? false);
   }
 
   view(): HealthView {
@@ -110,6 +121,8 @@ export class HealthProber {
       return res.statusCode;
     });
     this.peers.set(peer, this.feed(peer, this.peers.get(peer) ?? initialHealth(this.clock()), r.ok && r.value === 200, describe(r)));
+    const node = observe(this.nodes.get(peer) ?? initialHealth(this.clock()), { ok: r.ok && (r.value === 200 || r.value === 503), nowMs: this.clock(), detail: describe(r) }, this.o);
+    this.nodes.set(peer, node.health);
   }
 }
 

@@ -1,11 +1,13 @@
 // One region node: the roles wired together (DNS, gateway, mesh/admin, health), and its
 // lifecycle. Everything a region does is one process; roles can be switched off.
 
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DnsServer, ipv4SubnetNumber, type DnsClient, type DnsPolicyAnswer } from '../dns/index.js';
 import { HttpCache } from '../cache/index.js';
+import { DataService, dataPrefix, type PlacementView } from '../data/index.js';
 import { forwardedFromHeader, Gateway, noStoreFrom, proxyUpgrade, rejectUpgrade, replayedFromHeader, withForwarding } from '../gateway/index.js';
 import { clientSubnet, continentOf, GeoLocator } from '../geo/index.js';
 import { HealthProber } from '../health/index.js';
@@ -13,7 +15,8 @@ import { regionId, version, type Logger, type RegionId } from '../lib/index.js';
 import { meshHeaders, MeshClient, verify, type MeshAddress } from '../mesh/index.js';
 import { createNodeMetrics, type NodeMetrics } from '../observe/index.js';
 import { route, routingTable, type RoutingTable } from '../routing/index.js';
-import { latencyModel, regionById, type NodeRole, type Region, type Topology } from '../topology/index.js';
+import { Store } from '../store/index.js';
+import { allowedRegionsForHome, isStrict, latencyModel, regionById, type NodeRole, type Region, type Topology } from '../topology/index.js';
 import { zoneConfig } from './dns-zone.js';
 import { createEdgeServer } from './edge-server.js';
 import { failoverCandidates } from './failover.js';
@@ -36,6 +39,10 @@ export interface RegionNodeOptions {
   readonly geo?: GeoLocator;
   /** The cache's clock (tests drive a fake one); default Date.now. */
   readonly now?: () => number;
+  /** Where the region's store lives (a directory); undefined: in memory, gone at exit. */
+  readonly dataDir?: string;
+  /** The applications' data API token; undefined: only the mesh may use the data API. */
+  readonly appToken?: string;
 }
 
 export interface NodeAddresses {
@@ -63,6 +70,8 @@ export class RegionNode {
   private healthGeneration = 0;
   private readonly dnsAnswers = new Map<number | string, DnsPolicyAnswer>();
   private stopping: Promise<void> | undefined;
+  readonly store: Store;
+  readonly data: DataService;
 
   constructor(private readonly o: RegionNodeOptions) {
     const self = regionById(o.topology, o.region);
@@ -91,6 +100,28 @@ export class RegionNode {
         this.metrics.healthChanges.inc({ target, state: health.up ? 'up' : 'down' });
         o.logger.warn({ target, up: health.up, last: health.lastResult }, `health: ${target} is ${health.up ? 'up' : 'down'}`);
       },
+    });
+    const f = t.file;
+    this.store = new Store({
+      path: o.dataDir === undefined ? ':memory:' : join(o.dataDir, `${o.region}.db`),
+      region: o.region,
+      mayStore: (_table, home) => home === null || allowedRegionsForHome(t, regionId(home)).includes(o.region),
+      synchronous: f.data.durability === 'fsync' ? 'full' : 'normal',
+      maxClockOffsetMs: f.data.max_clock_offset,
+    });
+    this.data = new DataService({
+      region: o.region,
+      tables: t.tables,
+      view: this.placementView(),
+      store: this.store,
+      mesh: this.mesh,
+      appToken: o.appToken,
+      meshSecret: o.meshSecret,
+      maxValueBytes: f.data.max_value_size,
+      forwardTimeoutMs: Math.min(f.gateway.upstream_timeout, 10_000),
+      replication: { notifyCommitted: () => undefined, freshness: () => undefined },
+      logger: o.logger,
+      now: Date.now,
     });
     this.metrics = createNodeMetrics(o.region, {
       regionUp: () => Object.fromEntries([...this.prober.routingHealth()].map(([id, x]) => [id, x.up])),
@@ -180,6 +211,25 @@ export class RegionNode {
     return { ...(http !== undefined && { http }), ...(dns !== undefined && { dns }), mesh: meshAddr };
   }
 
+  /** The data path's view of the world: topology facts, and health from the prober. */
+  private placementView(): PlacementView {
+    const t = this.o.topology;
+    const self = this.o.region;
+    const latency = latencyModel(t);
+    const others = t.regions.map((r) => r.id).filter((id) => id !== self).sort((a, b) => latency.regionRtt(self, a).ms - latency.regionRtt(self, b).ms);
+    const jurisdictions = [...new Set(t.regions.map((r) => r.jurisdiction))].filter((j) => j !== this.self.jurisdiction && isStrict(t, j));
+    const foreignStrict = jurisdictions.map((j) => others.filter((id) => regionById(t, id)?.jurisdiction === j));
+    return {
+      self,
+      primary: regionId(t.file.deployment.primary ?? (t.regions[0] as Region).id),
+      allowedFor: (home) => allowedRegionsForHome(t, home),
+      isKnown: (r) => regionById(t, r) !== undefined,
+      isUp: (r) => this.prober.nodeUp(r),
+      byDistance: () => others,
+      foreignStrict: () => foreignStrict,
+    };
+  }
+
   private selfLocation(): { lat: number; lon: number; country: string; continent: ReturnType<typeof continentOf> & string } {
     const c = this.o.topology.catalog.regions.find((r) => r.id === this.o.region);
     const country = c?.country ?? '';
@@ -252,6 +302,9 @@ export class RegionNode {
 
   private async onMesh(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = req.url ?? '/';
+    // The data API authenticates its callers itself: applications with their token,
+    // regions with the mesh signature.
+    if (path.startsWith(dataPrefix)) return this.data.handle(req, res);
     const auth = verify(this.o.meshSecret, req.headers, req.method ?? 'GET', path, Date.now());
     if (!auth.ok) {
       this.metrics.meshAuthFailures.inc({ reason: auth.reason });
@@ -307,6 +360,7 @@ export class RegionNode {
       health: this.prober.view().regions,
       dns: this.dns?.stats() ?? null,
       cache: this.cache?.stats() ?? null,
+      data: this.data.stats(),
       config: { model: this.o.topology.file.deployment.model, policy: this.o.topology.file.routing.policy, regions: this.o.topology.regions.map((r) => r.id) },
     };
   }
@@ -330,7 +384,9 @@ export class RegionNode {
       }, this.o.drainTimeoutMs);
       await closed;
       clearTimeout(timer);
+      this.data.writer.flush();
       await Promise.all([this.gateway?.close(), this.mesh.close()]);
+      this.store.close();
       this.o.logger.info(`region ${this.o.region} stopped`);
     })();
     return this.stopping;

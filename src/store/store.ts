@@ -209,6 +209,10 @@ export class Store {
   }
 
   private commitOne(w: LocalWrite, idem: Idempotency | undefined, nowMs: number): WriteOutcome {
+    if (idem !== undefined) {
+      const seen = this.q.idem.get(idem.id);
+      if (seen !== undefined) return { ok: false, reason: 'duplicate', status: seen.status, body: seen.body };
+    }
     let out: WriteOutcome;
     if (w.op === 'increment') {
       this.check(w.table, null);

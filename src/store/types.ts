@@ -63,7 +63,10 @@ export type LocalWrite =
 
 export type WriteOutcome =
   | { readonly ok: true; readonly change: LoggedChange; readonly row?: StoredRow; readonly counter?: number }
-  | { readonly ok: false; readonly reason: 'version_conflict'; readonly current: StoredRow | null };
+  | { readonly ok: false; readonly reason: 'version_conflict'; readonly current: StoredRow | null }
+  /** The idempotency key was seen before (a retry racing its original): nothing was
+   *  applied, and this is the answer the original got. */
+  | { readonly ok: false; readonly reason: 'duplicate'; readonly status: number; readonly body: string };
 
 /** A conflict that last-writer-wins resolved: which version won, which lost. No values:
  *  the sample must not copy data anywhere it would not otherwise be. */

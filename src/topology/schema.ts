@@ -86,7 +86,35 @@ const globalTable = z.strictObject({
 
 const table = z.discriminatedUnion('locality', [homeTable, globalTable]);
 
+/** How changes travel between regions (README: Data, replication). */
+const replication = z.strictObject({
+  /** Changes are shipped in batches on this cadence, not one message per write. */
+  flush_interval: durationMs.default(5),
+  /** Changes per batch. */
+  batch_max: z.number().int().min(1).max(10_000).default(512),
+  /** Batches in flight to one destination. */
+  inflight_max: z.number().int().min(1).max(64).default(8),
+  /** A batch not acknowledged within this is sent again (from the first unacknowledged). */
+  retry: durationMs.default(1000),
+  /** An empty batch is sent after this long without changes, so destinations know how
+   *  fresh they are (max_staleness reads). */
+  heartbeat: durationMs.default(250),
+  /** Log entries kept for destinations that are behind; one that falls further behind
+   *  catches up from a snapshot. */
+  log_keep: z.number().int().min(10).max(100_000_000).default(1_000_000),
+  /** How often anti-entropy compares digests with one peer (round-robin); 0 turns it off. */
+  anti_entropy: durationMs.default(10_000),
+});
+
 const data = z.strictObject({
+  /** fsync: every acknowledged write is on disk (survives power loss); process: it
+   *  survives a crash of the node's process (SIGKILL), not of the machine. */
+  durability: z.enum(['fsync', 'process']).default('fsync'),
+  /** Largest JSON value of one row. */
+  max_value_size: sizeBytes.default(1024 * 1024),
+  /** A peer's clock further ahead than this is refused (hybrid logical clocks). */
+  max_clock_offset: durationMs.default(500),
+  replication: replication.prefault({}),
   residency: z.record(z.string(), z.enum(['strict', 'none'])).default({}),
   tables: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a table name of lower-case letters, digits and _'), table).default({}),
 });

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { meridian, root } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meridian-node-'));
+const dataDir = join(dir, 'data');
 const config = join(dir, 'one.yaml');
 writeFileSync(config, stringify({
   service: { name: 'shop', zone: 'shop.example.test' },
@@ -28,7 +29,7 @@ describe('meridian node (the command)', () => {
     assert.match(meridian(['node', '--config', config, '--region', 'us-east-1', '--http-port', 'http'], env).stderr, /is not a port/);
   });
   it('serves, then on SIGTERM stops accepting and exits 0 within 5 s', async () => {
-    const child = spawn(process.execPath, [`${root}bin/meridian.js`, 'node', '--config', config, '--region', 'us-east-1', '--http-port', '18080', '--dns-port', '15353'], {
+    const child = spawn(process.execPath, [`${root}bin/meridian.js`, 'node', '--config', config, '--region', 'us-east-1', '--http-port', '18080', '--dns-port', '15353', '--data-dir', dataDir], {
       env: { ...process.env, MERIDIAN_MESH_SECRET: 'y'.repeat(32), MERIDIAN_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -36,7 +36,7 @@ describe('store: local writes', () => {
     assert.ok(a?.ok === true);
     const v1 = a.change.version;
     const [b] = s.commit([{ write: { op: 'put', table: 't', key: 'k', value: '2', home: null, ifVersion: 'absent' } }], 1001);
-    assert.ok(b?.ok === false && b.current !== null && formatHlc(b.current.version) === formatHlc(v1));
+    assert.ok(b?.ok === false && b.reason === 'version_conflict' && b.current !== null && formatHlc(b.current.version) === formatHlc(v1));
     const [c] = s.commit([{ write: { op: 'put', table: 't', key: 'k', value: '3', home: null, ifVersion: v1 } }], 1002);
     assert.ok(c?.ok);
     const [d] = s.commit([{ write: { op: 'put', table: 't', key: 'k', value: '4', home: null, ifVersion: v1 } }], 1003);
