@@ -1,0 +1,5 @@
+// The replication room's door.
+export { Replicator, type ReplicatorOptions, type ReplicationStatus, type InboundStatus } from './replicator.js';
+export { defaultReplicationConfig, checkReplicationConfig, type ReplicationConfig } from './config.js';
+export type { MayStoreAt } from './batch.js';
+export type { BatchMessage, BatchReply } from './messages.js';
