@@ -32,6 +32,9 @@ const serverErrors = new Set([500, 502, 503, 504]);
 
 const counterOf = { hit: 'hits', miss: 'misses', stale: 'stale', revalidated: 'revalidated', bypass: 'bypass' } as const satisfies Record<CacheStatus, string>;
 
+/** What a request without Cache-Control or Pragma asks of the cache: nothing. */
+const noRequestDirectives = requestDirectives({});
+
 /** A waiter that finds the fetch it waited for useless looks again at most this often. */
 const maxLookupRounds = 2;
 
@@ -117,6 +120,27 @@ export class HttpCache {
       upstreamHeaders: without(headers, clientValidators),
     };
     return this.finish(ctx, await this.lookup(ctx, 0));
+  }
+
+  /**
+   * The hit fast path: the stored response a plain GET or HEAD for `host` + `path` is
+   * answered with when it is fresh — counted as a hit and marked used — else undefined (then
+   * handle() decides). Plain is the caller's promise: no Cache-Control, Pragma, conditional,
+   * Range or Authorization field, no body; `headers` have lower-case names (node's), for Vary.
+   */
+  freshHit(host: string, path: string, headers: Readonly<Record<string, string | string[] | undefined>>): { readonly entry: StoredResponse; readonly ageSec: number } | undefined {
+    const variants = this.store.variants(cacheKey(host, path).key);
+    if (variants.length === 0) return undefined;
+    let best: StoredResponse | undefined;
+    for (const v of variants) {
+      if ((best === undefined || v.seq > best.seq) && varyMatches(v.vary, headers as HeaderMap)) best = v;
+    }
+    if (best === undefined) return undefined;
+    const nowMs = this.now();
+    if (decideReuse(best, noRequestDirectives, nowMs).kind !== 'fresh') return undefined;
+    this.store.touch(best);
+    this.counts.hits++;
+    return { entry: best, ageSec: ageFieldSec(currentAgeSec(best.age, nowMs)) };
   }
 
   /**

@@ -7,11 +7,19 @@ import type { RequestBody } from './exchange.js';
 
 export class BodyTooLarge extends Error {}
 
+export const noBody: RequestBody = { kind: 'none' };
+
+/** No body to read (most requests): known without a promise. */
+export function declaresNoBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  return cl === undefined ? req.headers['transfer-encoding'] === undefined : cl === '0';
+}
+
 export async function readRequestBody(req: IncomingMessage, maxBytes: number, bufferBytes: number): Promise<RequestBody> {
   const declared = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
   if (declared !== null && declared > maxBytes) throw new BodyTooLarge();
   if (declared === 0 || (declared === null && req.headers['transfer-encoding'] === undefined)) {
-    return { kind: 'none' };
+    return noBody;
   }
   if (declared !== null && declared > bufferBytes) return { kind: 'stream', chunks: limited(req, [], 0, maxBytes) };
   const chunks: Buffer[] = [];

@@ -8,6 +8,7 @@ import type { MeshClient } from '../mesh/index.js';
 import { BodyTooLarge } from './body.js';
 import { bodyForUndici, DispatchError, type Exchange, type Reply } from './exchange.js';
 import { endToEnd } from './headers.js';
+import { durMs } from './timing.js';
 
 export const forwardedFromHeader = 'x-meridian-forwarded-from';
 export const replayedFromHeader = 'x-meridian-replayed-from';
@@ -58,8 +59,10 @@ export class LocalApp {
     } catch (e) {
       throw toDispatchError(e, 'local');
     }
-    x.timing.push(`upstream;dur=${(performance.now() - t0).toFixed(1)}`);
-    return { status: res.statusCode, headers: endToEnd(res.headers), body: res.body, servedBy: self, route };
+    x.timing.push('upstream;dur=' + durMs(performance.now() - t0));
+    // undici's own object (lower-case names, no undefined values), not a copy: hop-by-hop
+    // fields are dropped once, where the reply is written (gateway.ts) or stored (the cache).
+    return { status: res.statusCode, headers: res.headers as Record<string, string | string[]>, body: res.body, servedBy: self, route };
   }
 
   close(): Promise<void> {
@@ -82,7 +85,7 @@ export async function dispatchToRegion(mesh: MeshClient, self: RegionId, to: Reg
   } catch (e) {
     throw toDispatchError(e, to);
   }
-  x.timing.push(`${kind};dur=${(performance.now() - t0).toFixed(1)};desc="${to}"`);
+  x.timing.push(`${kind};dur=${durMs(performance.now() - t0)};desc="${to}"`);
   const headers = endToEnd(res.headers);
   const served = headers['x-meridian-region'];
   const remoteRoute = headers['x-meridian-route'];

@@ -2,23 +2,27 @@
 //   cache  ->  home-region forwarding  ->  application replay  ->  local app or failover
 // Each stage is its own file with one signature (stages/*.ts); this file reads the
 // request under the limits, runs the stages, and writes the reply with the headers that
-// say where and why.
+// say where and why. A plain GET or HEAD that is a fresh cache hit is answered before
+// any of that (hit.ts).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { HttpCache } from '../cache/index.js';
 import type { RegionId } from '../lib/index.js';
 import { meshHeaders, type MeshClient } from '../mesh/index.js';
-import { BodyTooLarge, readRequestBody } from './body.js';
+import { BodyTooLarge, declaresNoBody, noBody, readRequestBody } from './body.js';
 import { forwardedFromHeader, LocalApp, replayedFromHeader } from './dispatch.js';
 import { sendError } from './errors.js';
 import type { Exchange, Next, Reply, Stage } from './exchange.js';
-import { endToEnd, withForwarding } from './headers.js';
+import { forwardHeaders, replyHeaders } from './headers.js';
+import { HitWriter, isPlainRequest } from './hit.js';
 import { compileHomeRules, type HomeRules } from './home.js';
 import { cacheStage } from './stages/cache.js';
 import { homeStage } from './stages/home.js';
 import { origin, type FailoverCandidate } from './stages/origin.js';
 import { replayStage } from './stages/replay.js';
+import { durMs } from './timing.js';
 
 export type { FailoverCandidate };
 
@@ -50,12 +54,19 @@ export interface GatewayOptions {
   };
   /** How many other regions one request may be offered to before giving up. */
   readonly maxForwardAttempts: number;
-  readonly onRequest?: (r: { route: 'local' | 'forward' | 'error'; status: number; servedBy: string; cache: string; ms: number }) => void;
+  /** Once per request, when it is answered; positional, so a request allocates nothing for it. */
+  readonly onRequest?: (route: 'local' | 'forward' | 'error', status: number, servedBy: string, cache: string, ms: number) => void;
 }
+
+/** The mesh's markers and credentials stop at the edge: the application never sees them. */
+const meshOnly: ReadonlySet<string> = new Set([forwardedFromHeader, replayedFromHeader, ...meshHeaders]);
+
+const done = Promise.resolve();
 
 export class Gateway {
   readonly app: LocalApp;
   private readonly run: Next;
+  private readonly hits: HitWriter | undefined;
 
   constructor(private readonly o: GatewayOptions) {
     this.app = new LocalApp({ url: o.appUrl, connectTimeoutMs: o.limits.upstreamConnectTimeoutMs, responseTimeoutMs: o.limits.upstreamTimeoutMs });
@@ -68,6 +79,7 @@ export class Gateway {
     ];
     const end = origin({ self: o.region, app: this.app, appUp: o.appUp, failoverCandidates: o.failoverCandidates, mesh: o.mesh, timeoutMs: t, maxForwardAttempts: o.maxForwardAttempts });
     this.run = stages.reduceRight<Next>((next, stage) => (x) => stage(x, next), end);
+    this.hits = o.cache === undefined ? undefined : new HitWriter(o.region);
   }
 
   async close(): Promise<void> {
@@ -78,33 +90,51 @@ export class Gateway {
    * Handles one request. `from` is set when another region sent it over the mesh
    * (forwarded or replayed): such a request is served here or fails, never sent on.
    */
-  async handle(req: IncomingMessage, res: ServerResponse, from?: { forwardedFrom?: string; replayedFrom?: string }): Promise<void> {
+  handle(req: IncomingMessage, res: ServerResponse, from?: { forwardedFrom?: string; replayedFrom?: string }): Promise<void> {
+    // A forwarded request was looked up in its region's cache already; it skips this one.
+    if (from === undefined && this.hit(req, res)) return done;
+    return this.handleFully(req, res, from);
+  }
+
+  /** The fast path: a plain GET or HEAD answered by a fresh stored response, or false. */
+  private hit(req: IncomingMessage, res: ServerResponse): boolean {
+    const c = this.o.cache;
+    const host = req.headers.host;
+    if (c === undefined || this.hits === undefined || host === undefined || !isPlainRequest(req.method, req.headers)) return false;
+    const t0 = performance.now();
+    const found = c.cache.freshHit(host, req.url ?? '/', req.headers);
+    if (found === undefined) return false;
+    this.hits.write(res, req.method === 'HEAD', found.entry, found.ageSec, t0);
+    this.o.onRequest?.('local', found.entry.status, this.o.region, 'hit', performance.now() - t0);
+    return true;
+  }
+
+  private async handleFully(req: IncomingMessage, res: ServerResponse, from: { forwardedFrom?: string; replayedFrom?: string } | undefined): Promise<void> {
     const t0 = performance.now();
     const region = this.o.region;
-    let body: Exchange['body'];
-    try {
-      body = await readRequestBody(req, this.o.limits.maxBodyBytes, this.o.limits.replayMaxBodyBytes);
-    } catch (e) {
-      if (e instanceof BodyTooLarge) {
-        sendError(res, 413, 'body_too_large', `request body over ${this.o.limits.maxBodyBytes} bytes (gateway.max_body_size)`, region, { connection: 'close' });
-        this.o.onRequest?.({ route: 'error', status: 413, servedBy: region, cache: 'miss', ms: performance.now() - t0 });
+    let body: Exchange['body'] = noBody;
+    if (!declaresNoBody(req)) {
+      try {
+        body = await readRequestBody(req, this.o.limits.maxBodyBytes, this.o.limits.replayMaxBodyBytes);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) {
+          sendError(res, 413, 'body_too_large', `request body over ${this.o.limits.maxBodyBytes} bytes (gateway.max_body_size)`, region, { connection: 'close' });
+          this.o.onRequest?.('error', 413, region, 'miss', performance.now() - t0);
+          return;
+        }
+        res.destroy(); // the client went away mid-body
         return;
       }
-      res.destroy(); // the client went away mid-body
-      return;
     }
-    const headers = withForwarding(endToEnd(req.headers), req.socket.remoteAddress ?? 'unknown', req.headers.host);
-    // The mesh's markers and credentials stop here: the application never sees them.
-    for (const h of [forwardedFromHeader, replayedFromHeader, ...meshHeaders]) delete headers[h];
     const x: Exchange = {
       req,
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       path: req.url ?? '/',
       host: req.headers.host ?? region,
-      headers,
+      headers: forwardHeaders(req.headers, req.socket.remoteAddress ?? 'unknown', req.headers.host, meshOnly),
       body,
-      ...(from?.forwardedFrom !== undefined && { forwardedFrom: from.forwardedFrom }),
-      ...(from?.replayedFrom !== undefined && { replayedFrom: from.replayedFrom }),
+      forwardedFrom: from?.forwardedFrom,
+      replayedFrom: from?.replayedFrom,
       timing: [],
       notes: [],
     };
@@ -114,51 +144,86 @@ export class Gateway {
     } catch (e) {
       const tooLarge = e instanceof BodyTooLarge;
       sendError(res, tooLarge ? 413 : 502, tooLarge ? 'body_too_large' : 'bad_gateway', tooLarge ? 'request body over gateway.max_body_size' : `gateway: ${(e as Error).message}`, region);
-      this.o.onRequest?.({ route: 'error', status: res.statusCode, servedBy: region, cache: 'miss', ms: performance.now() - t0 });
+      this.o.onRequest?.('error', res.statusCode, region, 'miss', performance.now() - t0);
       return;
     }
     await this.write(res, x, reply, t0);
     const kind = reply.route.startsWith('error') ? 'error' : reply.servedBy === region ? 'local' : 'forward';
-    this.o.onRequest?.({ route: kind, status: reply.status, servedBy: reply.servedBy, cache: reply.cache ?? 'miss', ms: performance.now() - t0 });
+    this.o.onRequest?.(kind, reply.status, reply.servedBy, reply.cache ?? 'miss', performance.now() - t0);
   }
 
-  private async write(res: ServerResponse, x: Exchange, r: Reply, t0: number): Promise<void> {
-    const headers: Record<string, string | string[]> = { ...r.headers };
-    const upstreamTiming = headers['server-timing'];
+  private write(res: ServerResponse, x: Exchange, r: Reply, t0: number): Promise<void> {
+    const headers = replyHeaders(r.headers);
+    const upstreamTiming = r.headers['server-timing'];
     headers['x-meridian-region'] = r.servedBy;
     headers['x-meridian-route'] = r.route;
     headers['x-meridian-cache'] = r.cache ?? 'miss';
-    headers['server-timing'] = [
-      `gateway;dur=${(performance.now() - t0).toFixed(1)};desc="${this.o.region}"`,
-      ...x.timing,
-      ...(upstreamTiming === undefined ? [] : [String(upstreamTiming)]),
-    ].join(', ');
+    let timing = `gateway;dur=${durMs(performance.now() - t0)};desc="${this.o.region}"`;
+    for (const t of x.timing) timing += `, ${t}`;
+    if (upstreamTiming !== undefined) timing += `, ${String(upstreamTiming)}`;
+    headers['server-timing'] = timing;
     try {
       res.writeHead(r.status, headers);
     } catch {
       // A header value the upstream sent that Node will not write: answer, don't crash.
       res.destroy();
-      return;
+      return drainQuietly(r.body);
     }
     if (x.method === 'HEAD' || r.body === null) {
-      await drainQuietly(r.body);
       res.end();
-      return;
+      return drainQuietly(r.body);
     }
     if (Buffer.isBuffer(r.body)) {
       res.end(r.body);
-      return;
+      return done;
     }
-    try {
-      for await (const chunk of r.body) {
-        if (!res.write(chunk as Buffer)) await drained(res);
-        if (res.destroyed) break;
-      }
-      res.end();
-    } catch {
-      // The upstream broke mid-body: the client must see a broken response, not a short one.
-      res.destroy();
+    // undici's bodies are streams: piped, without a promise per chunk.
+    if (r.body instanceof Readable) return pipeBody(r.body, res);
+    return writeChunks(r.body, res);
+  }
+}
+
+/**
+ * Streams an upstream body to the client with backpressure. An upstream that breaks
+ * mid-body breaks the response (the client must see a broken response, not a short one); a
+ * client that goes away ends the upstream body. Resolves when either is done.
+ */
+function pipeBody(body: Readable, res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let over = false;
+    const onData = (chunk: Buffer): void => {
+      if (!res.write(chunk)) body.pause();
+    };
+    const onDrain = (): void => void body.resume();
+    const finish = (how: 'end' | 'broken' | 'gone'): void => {
+      if (over) return;
+      over = true;
+      body.off('data', onData).off('end', onEnd).off('error', onError);
+      res.off('drain', onDrain).off('close', onClose);
+      if (how === 'end') res.end();
+      else if (how === 'broken') res.destroy();
+      else body.destroy();
+      resolve();
+    };
+    const onEnd = (): void => finish('end');
+    const onError = (): void => finish('broken');
+    const onClose = (): void => finish(res.writableFinished ? 'end' : 'gone');
+    body.on('data', onData).on('end', onEnd).on('error', onError);
+    res.on('drain', onDrain).on('close', onClose);
+  });
+}
+
+/** Other bodies (a pass-through's replay of chunks already read, then the rest). */
+async function writeChunks(body: AsyncIterable<Buffer>, res: ServerResponse): Promise<void> {
+  try {
+    for await (const chunk of body) {
+      if (!res.write(chunk)) await drained(res);
+      if (res.destroyed) break;
     }
+    res.end();
+  } catch {
+    // The upstream broke mid-body: the client must see a broken response, not a short one.
+    res.destroy();
   }
 }
 

@@ -22,6 +22,56 @@ export function endToEnd(headers: IncomingHttpHeaders | Record<string, string | 
   return out;
 }
 
+/** Names the Connection field lists, lower case; null when there is none (most requests). */
+function connectionNamed(connection: string | string[] | undefined): Set<string> | null {
+  if (connection === undefined) return null;
+  const named = new Set<string>();
+  for (const s of String(connection).split(',')) {
+    const name = s.trim().toLowerCase();
+    if (name !== '') named.add(name);
+  }
+  return named;
+}
+
+/**
+ * What the gateway sends on, in one pass over the client's fields (node's: lower-case
+ * names): end-to-end fields only, without `drop` (the mesh's own), with the forwarding
+ * fields added — the same as withForwarding(endToEnd(h)) less `drop`, without the copies.
+ */
+export function forwardHeaders(h: IncomingHttpHeaders, clientIp: string, host: string | undefined, drop: ReadonlySet<string>): Record<string, string | string[]> {
+  const named = connectionNamed(h.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const key in h) {
+    const v = h[key];
+    if (v === undefined || hopByHop.has(key) || drop.has(key) || (named !== null && named.has(key))) continue;
+    out[key] = v;
+  }
+  const prior = out['x-forwarded-for'];
+  out['x-forwarded-for'] = prior === undefined ? clientIp : `${String(prior)}, ${clientIp}`;
+  out['x-forwarded-proto'] = 'http';
+  if (host !== undefined) out['x-forwarded-host'] = host;
+  const node = clientIp.includes(':') ? `"[${clientIp}]"` : clientIp;
+  const fwd = host !== undefined ? `for=${node};proto=http;host="${host}"` : `for=${node};proto=http`;
+  const forwarded = out.forwarded;
+  out.forwarded = forwarded === undefined ? fwd : `${String(forwarded)}, ${fwd}`;
+  return out;
+}
+
+/**
+ * A reply's fields as the client gets them: end-to-end ones only, without `server-timing`
+ * (the caller writes its own, with this one after it). One copy.
+ */
+export function replyHeaders(h: Readonly<Record<string, string | string[] | undefined>>): Record<string, string | string[]> {
+  const named = connectionNamed(h.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const key in h) {
+    const v = h[key];
+    if (v === undefined || key === 'server-timing' || hopByHop.has(key) || (named !== null && named.has(key))) continue;
+    out[key] = v;
+  }
+  return out;
+}
+
 /** Adds X-Forwarded-For / -Proto / -Host and Forwarded (RFC 7239) for the client. */
 export function withForwarding(h: Record<string, string | string[]>, clientIp: string, host: string | undefined): Record<string, string | string[]> {
   const prior = h['x-forwarded-for'];

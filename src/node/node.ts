@@ -174,10 +174,7 @@ export class RegionNode {
         home: { header: g.home.header, cookie: g.home.cookie, paths: g.home.paths.map((p) => ({ match: p.match, region: regionId(p.region) })) },
         cache: { cache: this.cache, maxObjectBytes, noStoreFrom: noStoreFrom(o.region, o.topology.regions, o.topology.file.data.residency) },
         maxForwardAttempts: 2,
-        onRequest: (r) => {
-          this.metrics.gatewayRequests.inc({ route: r.route, code: String(r.status), served_by: r.servedBy });
-          this.metrics.gatewayDuration.observe({ route: r.route }, r.ms / 1000);
-        },
+        onRequest: (route, status, servedBy, _cache, ms) => this.metrics.gatewayRequest(route, status, servedBy, ms / 1000),
       });
       const gateway = this.gateway;
       this.httpServer = createEdgeServer(g, {

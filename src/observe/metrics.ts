@@ -7,6 +7,8 @@ export interface NodeMetrics {
   readonly registry: Registry;
   readonly gatewayRequests: Counter<'route' | 'code' | 'served_by'>;
   readonly gatewayDuration: Histogram<'route'>;
+  /** One gateway request: counted in plain numbers, handed to the counter on scrape. */
+  readonly gatewayRequest: (route: string, status: number, servedBy: string, seconds: number) => void;
   readonly meshAuthFailures: Counter<'reason'>;
   readonly healthChanges: Counter<'target' | 'state'>;
   readonly gatewayRefused: Counter<'code'>;
@@ -20,8 +22,23 @@ export function createNodeMetrics(region: string, gauges: {
   const registry = new Registry();
   registry.setDefaultLabels({ region });
   collectDefaultMetrics({ register: registry, prefix: 'meridian_process_' });
-  const gatewayRequests = new Counter({ name: 'meridian_gateway_requests_total', help: 'HTTP requests handled by the gateway, by route (local, forward, error), status code and serving region', labelNames: ['route', 'code', 'served_by'] as const, registers: [registry] });
+  const counts = new RequestCounts();
+  const gatewayRequests = new Counter({
+    name: 'meridian_gateway_requests_total', help: 'HTTP requests handled by the gateway, by route (local, forward, error), status code and serving region', labelNames: ['route', 'code', 'served_by'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      counts.each((route, code, servedBy, n) => this.inc({ route, code, served_by: servedBy }, n));
+    },
+  });
   const gatewayDuration = new Histogram({ name: 'meridian_gateway_request_duration_seconds', help: 'Time from request to response end at the gateway', labelNames: ['route'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] });
+  // One labels object per route, made once: observe() is the one prom-client call per request.
+  const routeLabels = new Map<string, { route: string }>();
+  const gatewayRequest = (route: string, status: number, servedBy: string, seconds: number): void => {
+    counts.add(route, status, servedBy);
+    let labels = routeLabels.get(route);
+    if (labels === undefined) routeLabels.set(route, (labels = { route }));
+    gatewayDuration.observe(labels, seconds);
+  };
   const meshAuthFailures = new Counter({ name: 'meridian_mesh_auth_failures_total', help: 'Mesh requests refused for missing or bad credentials', labelNames: ['reason'] as const, registers: [registry] });
   const healthChanges = new Counter({ name: 'meridian_health_changes_total', help: 'Health state changes seen by this node', labelNames: ['target', 'state'] as const, registers: [registry] });
   new Gauge({
@@ -50,5 +67,30 @@ export function createNodeMetrics(region: string, gauges: {
     },
   });
   const gatewayRefused = new Counter({ name: 'meridian_gateway_refused_total', help: 'Requests the gateway refused before handling (parser errors: oversized headers, smuggling, bad chunking, timeouts)', labelNames: ['code'] as const, registers: [registry] });
-  return { registry, gatewayRequests, gatewayDuration, meshAuthFailures, healthChanges, gatewayRefused };
+  return { registry, gatewayRequests, gatewayDuration, gatewayRequest, meshAuthFailures, healthChanges, gatewayRefused };
+}
+
+/**
+ * Requests by route, status and serving region in nested maps of plain numbers: counting
+ * one allocates nothing, where prom-client's inc() builds, hashes and validates a label set
+ * on every call. Bounded by what it counts: routes are three, status codes and regions few.
+ */
+class RequestCounts {
+  private readonly byRoute = new Map<string, Map<number, Map<string, { n: number }>>>();
+
+  add(route: string, status: number, servedBy: string): void {
+    let byStatus = this.byRoute.get(route);
+    if (byStatus === undefined) this.byRoute.set(route, (byStatus = new Map()));
+    let byRegion = byStatus.get(status);
+    if (byRegion === undefined) byStatus.set(status, (byRegion = new Map()));
+    const c = byRegion.get(servedBy);
+    if (c === undefined) byRegion.set(servedBy, { n: 1 });
+    else c.n++;
+  }
+
+  each(f: (route: string, code: string, servedBy: string, n: number) => void): void {
+    for (const [route, byStatus] of this.byRoute) {
+      for (const [status, byRegion] of byStatus) for (const [servedBy, c] of byRegion) f(route, String(status), servedBy, c.n);
+    }
+  }
 }

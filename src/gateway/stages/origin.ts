@@ -24,6 +24,9 @@ export interface OriginOptions {
   readonly maxForwardAttempts: number;
 }
 
+/** The route of nearly every request: one string, not one per request. */
+const localRoute = 'local: app up';
+
 const timeouts = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** May this request go to another upstream after this error? */
@@ -46,7 +49,7 @@ export function origin(o: OriginOptions): Next {
     if (o.appUp()) {
       const route = x.forwardedFrom !== undefined
         ? `forwarded from ${x.forwardedFrom}: local app`
-        : x.replayedFrom !== undefined ? `replayed from ${x.replayedFrom}: local app` : `${prefix}local: app up`;
+        : x.replayedFrom !== undefined ? `replayed from ${x.replayedFrom}: local app` : prefix === '' ? localRoute : `${prefix}${localRoute}`;
       try {
         return await o.app.dispatch(x, o.self, route);
       } catch (e) {
