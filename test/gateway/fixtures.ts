@@ -127,7 +127,12 @@ export async function get(host: string, path: string, init: { method?: string; h
     const v = res.headers[k];
     return Array.isArray(v) ? v[0] : v;
   };
-  return { status: res.statusCode, h, text: body.toString(), bytes: body.length };
+  /** Every line of a field: a field the gateway wrote twice shows as two. */
+  const all = (k: string): string[] => {
+    const v = res.headers[k];
+    return v === undefined ? [] : Array.isArray(v) ? v : [v];
+  };
+  return { status: res.statusCode, h, all, text: body.toString(), bytes: body.length };
 }
 
 /** Raw bytes over a socket: what undici will not send. Resolves with what came back. */

@@ -28,6 +28,16 @@ describe('edge gateway', { timeout: 60_000 }, () => {
       assert.equal(b.h('x-meridian-region'), 'us-east-1');
       assert.equal(usLog.filter((l) => l.url === '/cached/a').length - before, 1);
     });
+    it('a HEAD hit has the GET\'s fields and no body; a request with a conditional gets its 304 from the cache', async () => {
+      const a = await get(us, '/cached/head');
+      const head = await get(us, '/cached/head', { method: 'HEAD' });
+      assert.equal(head.h('x-meridian-cache'), 'hit');
+      assert.equal(head.bytes, 0);
+      assert.equal(head.h('content-length'), String(a.bytes));
+      const cond = await get(us, '/cached/head', { headers: { 'if-none-match': '*' } });
+      assert.equal(cond.status, 304);
+      assert.equal(cond.h('x-meridian-cache'), 'hit');
+    });
     it('a config rule gives freshness to responses that state none', async () => {
       await get(us, '/rule/x');
       assert.equal((await get(us, '/rule/x')).h('x-meridian-cache'), 'hit');

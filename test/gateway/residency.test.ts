@@ -39,6 +39,11 @@ describe('data residency in the edge cache', { timeout: 30_000 }, () => {
     const b = await get(eu, '/cached/us-data', { headers: home });
     assert.equal(b.h('x-meridian-cache'), 'hit');
     assert.equal(b.text, a.text);
+    // Served from eu-west-1's cache: its own x-meridian-* fields, once each, not us-east-1's.
+    assert.deepEqual(b.all('x-meridian-region'), ['eu-west-1']);
+    assert.equal(b.all('x-meridian-route').length, 1);
+    assert.match(b.h('x-meridian-route') ?? '', /^cache hit \(age \d+s\)$/);
+    assert.match(b.h('server-timing') ?? '', /^gateway;dur=[\d.]+;desc="eu-west-1"/);
     assert.equal(usLog.filter((l) => l.url === '/cached/us-data').length, 1);
   });
 
