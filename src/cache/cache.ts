@@ -133,7 +133,7 @@ export class HttpCache {
     if (variants.length === 0) return undefined;
     let best: StoredResponse | undefined;
     for (const v of variants) {
-      if ((best === undefined || v.seq > best.seq) && varyMatches(v.vary, headers as HeaderMap)) best = v;
+      if ((best === undefined || v.seq > best.seq) && (v.vary.fields.length === 0 || varyMatches(v.vary, headers as HeaderMap))) best = v;
     }
     if (best === undefined) return undefined;
     const nowMs = this.now();

@@ -28,15 +28,31 @@ const absoluteForm = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/is;
 export function cacheKey(host: string, path: string): CacheKeyParts {
   let authority = host;
   let target = path;
-  const abs = absoluteForm.exec(path);
+  // Origin-form (a leading "/") is nearly every request: no absolute-form match to try.
+  const abs = path.startsWith('/') ? null : absoluteForm.exec(path);
   if (abs !== null) {
     // RFC 9112 §3.2.2: with absolute-form the target's authority replaces Host.
     authority = (abs[2] ?? '').replace(/^.*@/, '');
     target = abs[3] ?? '';
   }
-  const h = normaliseHost(authority);
+  const h = normalisedHosts.get(authority) ?? rememberHost(authority);
   const t = normaliseTarget(target);
   return { host: h, target: t, key: h + t };
+}
+
+/**
+ * Host values seen, normalised: a region answers for a handful of names, and every request
+ * carries one. Bounded; forgotten all at once when full (a flood of made-up names costs a
+ * normalisation each, nothing more).
+ */
+const normalisedHosts = new Map<string, string>();
+const normalisedHostsMax = 1024;
+
+function rememberHost(authority: string): string {
+  const h = normaliseHost(authority);
+  if (normalisedHosts.size >= normalisedHostsMax) normalisedHosts.clear();
+  normalisedHosts.set(authority, h);
+  return h;
 }
 
 export function normaliseHost(authority: string): string {
@@ -56,6 +72,7 @@ export function normaliseTarget(target: string): string {
   const hash = t.indexOf('#');
   if (hash >= 0) t = t.slice(0, hash);
   if (!t.startsWith('/')) t = '/' + t;
+  if (!t.includes('%')) return t;
   return t.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => {
     const c = String.fromCharCode(parseInt(hex, 16));
     return /[A-Za-z0-9\-._~]/.test(c) ? c : '%' + hex.toUpperCase();

@@ -30,7 +30,7 @@ export function homeOf(rules: CompiledHomeRules, path: string, headers: Readonly
   const fromHeader = (Array.isArray(h) ? h[0] : h)?.trim();
   if (fromHeader !== undefined && fromHeader !== '') return { region: fromHeader, source: 'header' };
   const cookie = headers.cookie;
-  for (const c of Array.isArray(cookie) ? cookie : cookie === undefined ? [] : [cookie]) {
+  if (cookie !== undefined) for (const c of Array.isArray(cookie) ? cookie : [cookie]) {
     for (const part of c.split(';')) {
       const i = part.indexOf('=');
       if (i > 0 && part.slice(0, i).trim() === rules.cookie) {
@@ -39,7 +39,9 @@ export function homeOf(rules: CompiledHomeRules, path: string, headers: Readonly
       }
     }
   }
-  const p = path.split('?')[0] ?? path;
+  if (rules.paths.length === 0) return null;
+  const q = path.indexOf('?');
+  const p = q < 0 ? path : path.slice(0, q);
   for (const rule of rules.paths) if (rule.pattern.test(p)) return { region: rule.region, source: 'path' };
   return null;
 }

@@ -75,16 +75,18 @@ export interface CacheStageOptions {
 export function cacheStage(o: CacheStageOptions): Stage {
   const { cache, maxObjectBytes, self, noStoreFrom } = o;
   const mayStore = (r: Reply): boolean => r.servedBy === self || !noStoreFrom.has(r.servedBy);
-  return async (x: Exchange, next: Next): Promise<Reply> => {
+  // Not async: what the cache steps aside for goes on without a promise of this stage's own.
+  return (x: Exchange, next: Next): Promise<Reply> => {
     // A request another region forwarded was already looked up in that region's cache.
     if (x.forwardedFrom !== undefined || x.replayedFrom !== undefined) return next(x);
     const aside = cache.stepAside(x);
     if (aside === null) return throughCache(x, next, undefined);
-    const reply = await next(x);
-    const wanted = reply.generated !== true && cache.afterStepAside(aside, reply.status, reply.headers, mayStore(reply));
-    if (!wanted || aside.kind !== 'hit-for-miss') return reply;
-    // A hit-for-miss key answered with what may be stored now: the cache takes it as fetched.
-    return throughCache(x, next, { reply, sentMs: aside.sentMs });
+    return next(x).then((reply) => {
+      const wanted = reply.generated !== true && cache.afterStepAside(aside, reply.status, reply.headers, mayStore(reply));
+      if (!wanted || aside.kind !== 'hit-for-miss') return reply;
+      // A hit-for-miss key answered with what may be stored now: the cache takes it as fetched.
+      return throughCache(x, next, { reply, sentMs: aside.sentMs });
+    });
   };
 
   async function throughCache(x: Exchange, next: Next, prefetched: { reply: Reply; sentMs: number } | undefined): Promise<Reply> {

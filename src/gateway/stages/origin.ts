@@ -43,39 +43,43 @@ function failed(e: DispatchError, self: RegionId, why: string): Reply {
 }
 
 export function origin(o: OriginOptions): Next {
-  return async (x: Exchange): Promise<Reply> => {
-    const prefix = x.notes.length > 0 ? `${x.notes.join('; ')}; ` : '';
-    let why: string;
-    if (o.appUp()) {
-      const route = x.forwardedFrom !== undefined
-        ? `forwarded from ${x.forwardedFrom}: local app`
-        : x.replayedFrom !== undefined ? `replayed from ${x.replayedFrom}: local app` : prefix === '' ? localRoute : `${prefix}${localRoute}`;
-      try {
-        return await o.app.dispatch(x, o.self, route);
-      } catch (e) {
-        if (!(e instanceof DispatchError)) throw e;
-        if (x.forwardedFrom !== undefined || x.replayedFrom !== undefined || !mayRetry(x, e)) return failed(e, o.self, 'local app');
-        why = e.reached ? `local app failed (${e.code})` : `local app refused the connection (${e.code})`;
-      }
-    } else {
-      why = 'local app down';
-    }
-    // A request another region sent here is served here or fails: never forwarded again.
-    if (x.forwardedFrom !== undefined || x.replayedFrom !== undefined) {
-      return errorReply(503, 'app_down', `app in ${o.self} is down, and requests sent here by another region are not sent on`, o.self);
-    }
-    const candidates = o.failoverCandidates().slice(0, o.maxForwardAttempts);
-    if (candidates.length === 0) return errorReply(503, 'no_healthy_region', `${why}, and no other region is healthy`, o.self);
-    let last: DispatchError | undefined;
-    for (const c of candidates) {
-      try {
-        return await dispatchToRegion(o.mesh, o.self, c.region, x, `${prefix}failover: ${why}; forwarded to ${c.region} (${c.reason})`, o.timeoutMs, 'forward');
-      } catch (e) {
-        if (!(e instanceof DispatchError)) throw e;
-        last = e;
-        if (!mayRetry(x, e)) break;
-      }
-    }
-    return failed(last as DispatchError, o.self, `${why}; forwarding failed`);
+  // Not async: the common case hands back the dispatch's own promise, without wrapping it.
+  return (x: Exchange): Promise<Reply> => {
+    if (!o.appUp()) return elsewhere(o, x, 'local app down');
+    const prefix = notesPrefix(x);
+    const route = x.forwardedFrom !== undefined
+      ? `forwarded from ${x.forwardedFrom}: local app`
+      : x.replayedFrom !== undefined ? `replayed from ${x.replayedFrom}: local app` : prefix === '' ? localRoute : `${prefix}${localRoute}`;
+    return o.app.dispatch(x, o.self, route).catch((e: unknown) => {
+      if (!(e instanceof DispatchError)) throw e;
+      if (x.forwardedFrom !== undefined || x.replayedFrom !== undefined || !mayRetry(x, e)) return failed(e, o.self, 'local app');
+      return elsewhere(o, x, e.reached ? `local app failed (${e.code})` : `local app refused the connection (${e.code})`);
+    });
   };
+}
+
+function notesPrefix(x: Exchange): string {
+  return x.notes.length > 0 ? `${x.notes.join('; ')}; ` : '';
+}
+
+/** The local app is down or failed: the next healthy regions, unless the request came from one. */
+async function elsewhere(o: OriginOptions, x: Exchange, why: string): Promise<Reply> {
+  // A request another region sent here is served here or fails: never forwarded again.
+  if (x.forwardedFrom !== undefined || x.replayedFrom !== undefined) {
+    return errorReply(503, 'app_down', `app in ${o.self} is down, and requests sent here by another region are not sent on`, o.self);
+  }
+  const candidates = o.failoverCandidates().slice(0, o.maxForwardAttempts);
+  if (candidates.length === 0) return errorReply(503, 'no_healthy_region', `${why}, and no other region is healthy`, o.self);
+  const prefix = notesPrefix(x);
+  let last: DispatchError | undefined;
+  for (const c of candidates) {
+    try {
+      return await dispatchToRegion(o.mesh, o.self, c.region, x, `${prefix}failover: ${why}; forwarded to ${c.region} (${c.reason})`, o.timeoutMs, 'forward');
+    } catch (e) {
+      if (!(e instanceof DispatchError)) throw e;
+      last = e;
+      if (!mayRetry(x, e)) break;
+    }
+  }
+  return failed(last as DispatchError, o.self, `${why}; forwarding failed`);
 }

@@ -32,22 +32,27 @@ async function drain(body: Reply['body']): Promise<void> {
 }
 
 export function replayStage(o: ReplayStageOptions): Stage {
-  return async (x: Exchange, next: Next): Promise<Reply> => {
-    const r = await next(x);
-    // Only the local application may ask; a forwarded reply was the other region's call.
-    if (r.servedBy !== o.self) return r;
-    const target = parseReplay(r.headers[replayHeader]);
-    if (target === null) return r;
-    await drain(r.body);
-    if (target === '' || !o.regions.has(target)) {
-      return errorReply(502, 'bad_replay', `the application asked to replay to ${JSON.stringify(target)}, which is not a region of this deployment`, o.self);
-    }
-    if (x.replayedFrom !== undefined || target === o.self) {
-      return errorReply(508, 'replay_loop', `the application in ${o.self} asked to replay a request ${x.replayedFrom !== undefined ? `already replayed from ${x.replayedFrom}` : 'to its own region'}`, o.self);
-    }
-    if (!replayable(x.body)) {
-      return errorReply(502, 'replay_body_too_large', 'the application asked for a replay, but the request body was over gateway.replay_max_body and was streamed', o.self);
-    }
-    return dispatchToRegion(o.mesh, o.self, target as RegionId, x, `replay: the application in ${o.self} asked for ${target}`, o.timeoutMs, 'replay');
-  };
+  // Not async: a reply that asks for nothing is handed on from a plain then().
+  return (x: Exchange, next: Next): Promise<Reply> =>
+    next(x).then((r) => {
+      // Only the local application may ask; a forwarded reply was the other region's call.
+      if (r.servedBy !== o.self) return r;
+      const target = parseReplay(r.headers[replayHeader]);
+      if (target === null) return r;
+      return replayTo(o, x, r, target);
+    });
+}
+
+async function replayTo(o: ReplayStageOptions, x: Exchange, r: Reply, target: string): Promise<Reply> {
+  await drain(r.body);
+  if (target === '' || !o.regions.has(target)) {
+    return errorReply(502, 'bad_replay', `the application asked to replay to ${JSON.stringify(target)}, which is not a region of this deployment`, o.self);
+  }
+  if (x.replayedFrom !== undefined || target === o.self) {
+    return errorReply(508, 'replay_loop', `the application in ${o.self} asked to replay a request ${x.replayedFrom !== undefined ? `already replayed from ${x.replayedFrom}` : 'to its own region'}`, o.self);
+  }
+  if (!replayable(x.body)) {
+    return errorReply(502, 'replay_body_too_large', 'the application asked for a replay, but the request body was over gateway.replay_max_body and was streamed', o.self);
+  }
+  return dispatchToRegion(o.mesh, o.self, target as RegionId, x, `replay: the application in ${o.self} asked for ${target}`, o.timeoutMs, 'replay');
 }
