@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadRegionCatalog } from '../geo/index.js';
 import { formatDurationMs, parseDurationMs } from '../lib/index.js';
-import { buildReport, defaultWorldRegions, renderView, startControl, World, worldTopologyFile, yamlOf, type WorldReport } from '../world/index.js';
+import { buildReport, defaultWorldRegions, renderReport, renderView, startControl, World, worldTopologyFile, yamlOf } from '../world/index.js';
 import { exitInvalid } from './validate.js';
 
 interface DevOptions {
@@ -113,30 +113,21 @@ async function runDev(opts: DevOptions): Promise<number> {
   say(`meridian dev: world up; control endpoint ${control.url} (token in ${join(runDir, 'world.json')})`);
   if (durationMs !== null) setTimeout(() => stopping?.(`--duration ${formatDurationMs(durationMs)}`), durationMs).unref();
 
-  const health = new Map<string, string>();
   const tick = setInterval(() => void redraw(), 1000);
   let lastLinesPrinted = 0;
   let ticks = 0;
   async function redraw(): Promise<void> {
-    await Promise.all(world.regions.map(async (r) => {
-      const id = r.wr.region.id;
-      if (r.node.state !== 'running') return void health.set(id, r.node.state);
-      try {
-        const s = (await world.nodeRequest(id, '/status', 800)).body as { health?: Record<string, { up: boolean }> };
-        health.set(id, s.health?.[id]?.up === false ? 'app down' : 'up');
-      } catch {
-        health.set(id, 'no answer');
-      }
-    }));
+    await world.sample(800);
     const text = renderView({
       elapsedSec: (Date.now() - world.startedMs) / 1000,
       durationSec: durationMs === null ? null : durationMs / 1000,
       users,
-      rows: world.regionIds().map((id) => ({ region: id, health: health.get(id) ?? '?', window: world.stats.byRegion.get(id) })),
+      rows: world.regionIds().map((id) => ({ region: id, health: world.health.get(id) ?? '?', window: world.stats.byRegion.get(id) })),
       total: world.stats.total,
       windowSec: 1,
       lastEvents: world.events.slice(-4).map((e) => `${((e.atMs - world.startedMs) / 1000).toFixed(1)}s ${e.kind}: ${e.detail}`),
       control: control.url,
+      data: world.data.snapshot(),
     });
     world.stats.nextWindow();
     if (tty) {
@@ -152,29 +143,13 @@ async function runDev(opts: DevOptions): Promise<number> {
   const why = await stopped;
   clearInterval(tick);
   say(`meridian dev: stopping (${why})`);
-  const states = Object.fromEntries(world.regions.map((r) => [r.wr.region.id, r.node.state === 'running' ? health.get(r.wr.region.id) ?? 'up' : r.node.state]));
+  await world.sample(800); // the last counts and lags, for the report
+  const states = Object.fromEntries(world.regions.map((r) => [r.wr.region.id, r.node.state === 'running' ? world.health.get(r.wr.region.id) ?? 'up' : r.node.state]));
   await world.stop();
   control.server.close();
-  const report = buildReport(world.stats, states, world.startedMs, Date.now(), world.events);
+  const report = buildReport(world.stats, states, world.startedMs, Date.now(), world.events, world.data.report((Date.now() - world.startedMs) / 1000));
   writeFileSync(join(runDir, 'report.json'), JSON.stringify(report, null, 2));
   if (opts.json === true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else say(renderReport(report));
   return 0;
-}
-
-function renderReport(r: WorldReport): string {
-  const pct = (x: number | null): string => (x === null ? '-' : `${Math.round(x * 100)}%`);
-  const ms = (x: number | null): string => (x === null ? '-' : `${Math.round(x)}ms`);
-  const line = (name: string, g: WorldReport['total']): string =>
-    `${name.padEnd(16)} ${String(g.requests).padStart(8)} ${String(g.errors).padStart(7)} ${ms(g.p50Ms).padStart(7)} ${ms(g.p99Ms).padStart(7)} ${pct(g.nearestShare).padStart(8)}`;
-  const head = `${''.padEnd(16)} ${'requests'.padStart(8)} ${'errors'.padStart(7)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'nearest'.padStart(8)}`;
-  return [
-    `report (${r.durationSec}s):`,
-    head.replace(/^ {16}/, 'by region       '),
-    ...Object.entries(r.regions).map(([id, g]) => line(id, g)),
-    head.replace(/^ {16}/, 'by continent    '),
-    ...Object.entries(r.continents).map(([c, g]) => line(c, g)),
-    line('total', r.total),
-    `dns: ${r.dns.queries} queries, ${r.dns.errors} errors`,
-  ].join('\n');
 }

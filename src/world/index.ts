@@ -7,3 +7,7 @@ export * from './stats.js';
 export * from './histogram.js';
 export * from './population.js';
 export * from './wan.js';
+export * from './data-status.js';
+export * from './data-monitor.js';
+export * from './lag-matrix.js';
+export * from './user-requests.js';

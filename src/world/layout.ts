@@ -33,14 +33,31 @@ export function worldTopologyFile(ids: readonly string[], catalog: RegionCatalog
       app: `http://${host}:9000`,
     };
   });
+  // accounts survive the loss of a region only where every home has a second allowed
+  // region: a strict jurisdiction with one region in the world (eu-west-1 alone in the
+  // default) cannot, and then the table acknowledges after the local commit instead.
+  const residency: Record<string, 'strict'> = { eu: 'strict' };
+  const allowedCount = (j: string): number => (residency[j] === 'strict' ? regions.filter((r) => r.jurisdiction === j).length : regions.length);
+  const survive = regions.every((r) => allowedCount(r.jurisdiction) >= 2) ? 'region' : 'zone';
   return {
     service: { name: 'shop', zone: 'shop.example.test', hosts: ['www', 'api'] },
     regions,
-    deployment: { model: 'active-active' },
+    // The primary is where `catalog` (writes: primary) is written.
+    deployment: { model: 'active-active', primary: ids[0] },
     // Short TTLs: the world is for watching failover happen.
     routing: { policy: 'latency', ttl: '5s' },
     health: { interval: '1s', timeout: '500ms', down_after: 3, up_after: 3 },
-    data: { residency: { eu: 'strict' } },
+    // The example application's tables (examples/app/server.mjs), one of each kind.
+    data: {
+      residency,
+      tables: {
+        accounts: { locality: 'home', home_from: 'client', consistency: 'strong', survive },
+        carts: { locality: 'home', home_from: 'field:region', consistency: 'strong', survive: 'zone' },
+        catalog: { locality: 'global', writes: 'primary' },
+        prefs: { locality: 'global', writes: 'anywhere' },
+        views: { locality: 'global', type: 'counter' },
+      },
+    },
     // Every simulated user queries from 127.0.0.1, one /24 to the rate limiter, while in
     // the real world they sit behind many resolvers: the world turns the limit off.
     dns: { rate_limit: { responses_per_second: 0 } },

@@ -14,6 +14,8 @@ export interface RequestRecord {
   /** The region whose application answered (x-meridian-region), when known. */
   readonly servedBy: string | null;
   readonly nearest: RegionId;
+  /** What the request did (user-requests.ts): `page`, `read catalog`, `write carts`, ... */
+  readonly op?: string;
   readonly status: number;
   readonly ok: boolean;
   readonly latencyMs: number;
@@ -40,6 +42,7 @@ export const maxRecords = 200_000;
 export class WorldStats {
   readonly byRegion = new Map<string, GroupStats>();
   readonly byContinent = new Map<string, GroupStats>();
+  readonly byOp = new Map<string, GroupStats>();
   readonly total = newGroup();
   private readonly ring: RequestRecord[] = [];
   private ringStart = 0;
@@ -48,7 +51,9 @@ export class WorldStats {
 
   record(r: RequestRecord): void {
     const region = r.servedBy ?? r.resolvedTo ?? 'none';
-    for (const g of [this.group(this.byRegion, region), this.group(this.byContinent, r.continent), this.total]) {
+    const groups = [this.group(this.byRegion, region), this.group(this.byContinent, r.continent), this.total];
+    if (r.op !== undefined) groups.push(this.group(this.byOp, r.op));
+    for (const g of groups) {
       g.requests++;
       g.windowRequests++;
       if (!r.ok) {
@@ -83,7 +88,7 @@ export class WorldStats {
 
   /** Starts a new live-view window (per-second rates, window percentiles). */
   nextWindow(): void {
-    for (const g of [...this.byRegion.values(), ...this.byContinent.values(), this.total]) {
+    for (const g of [...this.byRegion.values(), ...this.byContinent.values(), ...this.byOp.values(), this.total]) {
       g.window.reset();
       g.windowRequests = 0;
       g.windowErrors = 0;

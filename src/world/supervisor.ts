@@ -2,20 +2,27 @@
 // as real processes on loopback addresses, the WAN relays between every ordered pair of
 // regions, and the users; exposes the controls (kill, pause, restart, partition, heal,
 // latency) to code and, through control.ts, over HTTP; stops everything it started.
+// Every node gets the world's mesh secret, the world's application token and a data
+// directory of its own under the run directory; every application gets the token and its
+// own region's data API address (the node's mesh address, directly: only region-to-region
+// traffic crosses the WAN relays).
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { loadRegionCatalog } from '../geo/index.js';
+import { connect } from '../data/client/index.js';
 import { regionId, type RegionId } from '../lib/index.js';
 import { sign } from '../mesh/index.js';
 import { latencyModel, parseTopology, type Topology } from '../topology/index.js';
 import { StubResolver } from './dns-client.js';
 import { relayHost, worldProblems, worldRegions, type WorldRegion } from './layout.js';
+import { DataMonitor } from './data-monitor.js';
 import { drawPopulation, loadCityIps, loadWorldCities, type SimUser } from './population.js';
 import { WorldChild } from './processes.js';
 import { WorldStats } from './stats.js';
+import { catalogItems } from './user-requests.js';
 import { UserDriver } from './users.js';
 import { WanEmulator, type PartitionMode } from './wan.js';
 
@@ -52,7 +59,12 @@ export interface RegionProcesses {
 export class World {
   readonly topology: Topology;
   readonly secret = randomBytes(24).toString('base64url');
+  /** What the applications present to their node's data API; made per world, like the secret. */
+  readonly appToken = randomBytes(24).toString('base64url');
   readonly stats = new WorldStats();
+  readonly data: DataMonitor;
+  /** Each region's health as the last sample() saw it: up, app down, no answer, or the node's process state. */
+  readonly health = new Map<string, string>();
   readonly events: WorldEvent[] = [];
   readonly regions: RegionProcesses[] = [];
   readonly population: SimUser[];
@@ -69,6 +81,7 @@ export class World {
     const problems = worldProblems(r.topology.file);
     if (problems.length > 0) throw new Error(problems.join('\n'));
     this.topology = r.topology;
+    this.data = new DataMonitor(r.topology.regions.map((x) => x.id));
     this.population = drawPopulation(o.users, o.seed, loadWorldCities(), loadCityIps());
     this.wan = new WanEmulator({ seed: o.seed, onEvent: (e) => this.event(e.kind, `${e.a} <-> ${e.b}: ${e.detail}`) });
     mkdirSync(join(o.runDir, 'logs'), { recursive: true });
@@ -92,8 +105,11 @@ export class World {
     writeFileSync(topologyPath, this.o.topologyYaml);
     const wrs = worldRegions(t);
     const model = latencyModel(t);
-    const envName = t.file.security.mesh_secret_env;
-    const childEnv = { ...process.env, [envName]: this.secret };
+    const secretEnv = t.file.security.mesh_secret_env;
+    const nodeEnv = { ...process.env, [secretEnv]: this.secret, [t.file.security.app_token_env]: this.appToken };
+    // Applications get the token, never the mesh secret: they are clients of the data API, not regions.
+    const appEnv: NodeJS.ProcessEnv = { ...process.env, MERIDIAN_APP_TOKEN: this.appToken };
+    delete appEnv[secretEnv];
 
     // WAN: a relay for every ordered pair, holding each chunk for half the measured RTT.
     for (const a of wrs) {
@@ -120,14 +136,15 @@ export class World {
         name: `${id}/app`,
         command: process.execPath,
         args: [exampleApp, '--listen', `${wr.appListen.host}:${wr.appListen.port}`, '--region', id, '--exit-with-parent'],
-        env: childEnv,
+        env: { ...appEnv, MERIDIAN_DATA_URL: dataUrlOf(wr) },
         logFile: join(this.o.runDir, 'logs', `${id}.app.log`),
       }, onExit);
       const node = new WorldChild({
         name: `${id}/node`,
         command: process.execPath,
-        args: ['--max-semi-space-size=2', meridianBin, 'node', '--config', topologyPath, '--region', id, '--exit-with-parent', ...(meshVia === '' ? [] : ['--mesh-via', meshVia])],
-        env: childEnv,
+        args: ['--max-semi-space-size=2', meridianBin, 'node', '--config', topologyPath, '--region', id, '--exit-with-parent',
+          '--data-dir', join(this.o.runDir, id, 'data'), ...(meshVia === '' ? [] : ['--mesh-via', meshVia])],
+        env: nodeEnv,
         logFile: join(this.o.runDir, 'logs', `${id}.node.log`),
       }, onExit);
       this.regions.push({ wr, node, app });
@@ -138,6 +155,7 @@ export class World {
     }
     await this.waitHealthy(30_000);
     this.event('start', `${this.regions.length} regions up`);
+    await this.seedCatalog();
 
     this.resolver = new StubResolver();
     this.users = new UserDriver({
@@ -167,6 +185,51 @@ export class World {
       signal: AbortSignal.timeout(timeoutMs),
     });
     return { status: res.statusCode, body: await res.body.json() };
+  }
+
+  /** The data API address of a region's node, as its application is given it. */
+  dataUrl(id: string): string {
+    return dataUrlOf(this.region(id).wr);
+  }
+
+  /**
+   * Writes the catalog the users read, through the first region's data API as an
+   * application would (catalog is written at the primary, wherever it is sent). A world
+   * whose nodes do not serve data, or a topology without that table, runs without it.
+   */
+  private async seedCatalog(): Promise<void> {
+    if (this.topology.file.data.tables.catalog === undefined || this.regions.length === 0) return;
+    const first = this.regions[0]?.wr.region.id as string;
+    const catalog = connect<{ catalog: { title: string; priceCents: number } }>({ url: this.dataUrl(first), token: this.appToken, timeoutMs: 3000, retries: 2 }).table('catalog');
+    try {
+      await Promise.all(catalogItems().map((i) => catalog.put(i.sku, i.value)));
+      this.event('data', `catalog: ${catalogItems().length} items written through ${first}`);
+    } catch (e) {
+      this.event('data', `catalog not written: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Samples every node's /status: its health for the view, its data for the monitor.
+   * A node that is not running or not answering counts as such, and its data as unknown.
+   */
+  async sample(timeoutMs = 800): Promise<void> {
+    const now = Date.now();
+    await Promise.all(this.regions.map(async (r) => {
+      const id = r.wr.region.id;
+      if (r.node.state !== 'running') {
+        this.health.set(id, r.node.state);
+        return this.data.observe(id, null, now);
+      }
+      try {
+        const s = (await this.nodeRequest(id, '/status', timeoutMs)).body as { health?: Record<string, { up: boolean }> };
+        this.health.set(id, s.health?.[id]?.up === false ? 'app down' : 'up');
+        this.data.observe(id, s, now);
+      } catch {
+        this.health.set(id, 'no answer');
+        this.data.observe(id, null, now);
+      }
+    }));
   }
 
   private async waitHealthy(timeoutMs: number): Promise<void> {
@@ -264,4 +327,9 @@ export class World {
       r.app.killNow();
     }
   }
+}
+
+function dataUrlOf(wr: WorldRegion): string {
+  const m = wr.region.mesh;
+  return `http://${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}`;
 }

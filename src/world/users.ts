@@ -2,7 +2,9 @@
 // address as EDNS Client Subnet, to the resolver nearest it), caches the answer for its
 // TTL, and sends requests to the region it was given through a user-side link that adds
 // the round trip from the user's city to that region (fibre estimate, as the routing
-// model computes it). Requests are spread by think time, not fired in lockstep.
+// model computes it). Requests are spread by think time, not fired in lockstep. What
+// each request asks of the application (reads, writes, counter increments over the data
+// API) comes from user-requests.ts.
 
 import { Pool } from 'undici';
 import type { LatencyModel } from '../geo/index.js';
@@ -10,6 +12,7 @@ import { mulberry32, type RegionId } from '../lib/index.js';
 import type { StubResolver } from './dns-client.js';
 import type { SimUser } from './population.js';
 import type { WorldStats } from './stats.js';
+import { nextUserRequest, type UserRequest } from './user-requests.js';
 
 export interface UserTarget {
   readonly id: RegionId;
@@ -29,6 +32,7 @@ export interface UserDriverOptions {
   readonly thinkMs: number;
   readonly requestTimeoutMs: number;
   readonly seed: number;
+  /** Every request a GET of this path instead of the request mix (the world before data). */
   readonly path?: string;
 }
 
@@ -89,7 +93,7 @@ export class UserDriver {
   private async loop(s: UserState, firstDelayMs: number, rand: () => number): Promise<void> {
     await this.sleep(firstDelayMs);
     while (this.running) {
-      await this.once(s);
+      await this.once(s, rand);
       if (!this.running) break;
       // Exponential think time: requests arrive as a Poisson process per user.
       await this.sleep(Math.min(this.o.thinkMs * 5, -Math.log(1 - rand()) * this.o.thinkMs));
@@ -120,10 +124,12 @@ export class UserDriver {
     return null;
   }
 
-  private async once(s: UserState): Promise<void> {
+  private async once(s: UserState, rand: () => number): Promise<void> {
     const target = await this.resolve(s);
     const nearest = s.byRtt[0]?.id as RegionId;
-    const base = { user: s.user.id, continent: s.user.continent, nearest };
+    // The user's home is the region nearest it: its account and cart live there.
+    const ask: UserRequest = this.o.path === undefined ? nextUserRequest(s.user, nearest, rand) : { op: 'page', method: 'GET', path: this.o.path };
+    const base = { user: s.user.id, continent: s.user.continent, nearest, op: ask.op };
     if (target === null) {
       if (!this.running) return; // the resolver was closed by the stop, not by a failure
       this.o.stats.record({ ...base, atMs: Date.now(), resolvedTo: null, servedBy: null, status: 0, ok: false, latencyMs: 0, error: 'dns' });
@@ -138,9 +144,10 @@ export class UserDriver {
     try {
       await this.sleep(rttMs / 2); // the user's link, on the way there
       const res = await this.pool(target.public).request({
-        method: 'GET',
-        path: this.o.path ?? '/api/hello',
-        headers: { 'user-agent': `meridian-world-user/${s.user.id}` },
+        method: ask.method,
+        path: ask.path,
+        headers: { 'user-agent': `meridian-world-user/${s.user.id}`, ...(ask.body !== undefined && { 'content-type': 'application/json' }) },
+        ...(ask.body !== undefined && { body: ask.body }),
         headersTimeout: this.o.requestTimeoutMs,
         bodyTimeout: this.o.requestTimeoutMs,
         signal: this.abort.signal,

@@ -1,6 +1,6 @@
 // The local world end to end: real node and app processes, the WAN relays, the users.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,13 +30,14 @@ describe('meridian dev world: three regions, European users, an app failure', { 
   let world: World;
   let control: Awaited<ReturnType<typeof startControl>>;
   let pids: number[] = [];
+  const runDir = mkdtempSync(join(tmpdir(), 'meridian-world-'));
 
   before(async () => {
     world = new World({
       topologyYaml: yamlOf(worldTopologyFile(['us-east-1', 'eu-west-1', 'ap-southeast-1'], loadRegionCatalog(), 40)),
       users: 150,
       seed: 7,
-      runDir: mkdtempSync(join(tmpdir(), 'meridian-world-')),
+      runDir,
       thinkMs: 700,
       relayOctet: 41,
     });
@@ -63,6 +64,15 @@ describe('meridian dev world: three regions, European users, an app failure', { 
     const viaUs = eu.map((r) => model.clientRtt(users.get(r.user)!, world.topology.regions[0]!.id).ms);
     const seen = median(eu.map((r) => r.latencyMs));
     assert.ok(seen < median(viaUs), `median ${seen.toFixed(1)} ms seen vs ${median(viaUs).toFixed(1)} ms at least via us-east-1`);
+  });
+
+  it('gives each node a store under the run directory and each app its data API: users\' writes reach it', async () => {
+    for (const id of ['us-east-1', 'eu-west-1', 'ap-southeast-1']) assert.ok(existsSync(join(runDir, id, 'data')), `${id}/data`);
+    const writes = world.stats.records().filter((r) => r.op?.startsWith('write ') === true || r.op === 'increment views');
+    assert.ok(writes.length >= 10, `users wrote (${writes.length})`);
+    const failed = writes.filter((r) => r.status !== 200);
+    assert.ok(failed.length <= writes.length / 10, `writes answered 200 through app and data API: ${failed.map((r) => `${r.op} ${r.status}`).join(', ')}`);
+    assert.ok(world.events.some((e) => e.kind === 'data' && e.detail.startsWith('catalog: 20 items')), 'the catalog was written before users came');
   });
 
   it('refuses unauthenticated mesh requests and control calls', async () => {
