@@ -114,10 +114,18 @@ const maxLagLines = 30;
 function renderDataReport(d: DataReport): string[] {
   const n = (x: number | null): string => (x === null ? '-' : String(x));
   const ms = (x: number | null): string => (x === null ? '-' : `${Math.round(x)}ms`);
-  const out = [
-    `data: ${n(d.writesCommitted)} writes committed (${n(d.writesPerSec)}/s): ${Object.entries(d.byRegion).map(([id, x]) => `${id} ${n(x.writesCommitted)}`).join(', ')}`.slice(0, 100),
-    `conflicts resolved (last writer wins): ${n(d.conflicts)}`,
-  ];
+  const out = [`data: ${n(d.writesCommitted)} writes committed (${n(d.writesPerSec)}/s); conflicts resolved (last writer wins): ${n(d.conflicts)}`];
+  // Per region, wrapped at the view's width rather than cut.
+  let line = '  by region:';
+  for (const [id, x] of Object.entries(d.byRegion)) {
+    const item = ` ${id} ${n(x.writesCommitted)}`;
+    if (line.length + item.length + 1 > 100) {
+      out.push(line);
+      line = '  ';
+    }
+    line += line.trim() === '' || line.endsWith(':') ? item : `,${item}`;
+  }
+  out.push(line);
   // The slowest pairs first; a big world's full list is in report.json.
   const pairs = Object.entries(d.lagMs).sort(([, a], [, b]) => (b.p99MaxMs ?? -1) - (a.p99MaxMs ?? -1));
   if (pairs.length === 0) return [...out, 'replication lag: no node reported any (-)'];

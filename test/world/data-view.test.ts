@@ -130,7 +130,8 @@ describe('the live view and the report with data', () => {
     assert.equal(report.data?.writesCommitted, 15);
     const printed = renderReport(report);
     assert.match(printed, /^by request .*\nwrite prefs\s+1\s+0\s+40ms/m);
-    assert.match(printed, /^data: 15 writes committed \(1\.5\/s\)/m);
+    assert.match(printed, /^data: 15 writes committed \(1\.5\/s\); conflicts resolved \(last writer wins\): 7$/m);
+    assert.match(printed, /^ {2}by region: us-east-1 12, eu-west-1 3, ap-southeast-1 -$/m);
     assert.match(printed, /^ap-southeast-1 -> us-east-1\s+120ms\s+210ms\s+210ms$/m);
     assert.deepEqual(printed.split('\n').filter((l) => [...l].length > viewWidth), []);
   });
