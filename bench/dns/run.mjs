@@ -25,14 +25,15 @@
 // on 127.0.0.1 only; every run is bounded; servers are stopped at the end, on Ctrl-C and on
 // errors (and, through setpriv --pdeathsig, if this process is killed outright).
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { clkTck, cpuSplit, cpuTicks, exited, has, log, machineBusyTicks, machineTicks, memory, processes, readyLine, round, sleep } from '../lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -117,7 +118,6 @@ const settings = {
 
 // ---------------------------------------------------------------- prerequisites
 
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const missing = ['dnsperf', 'gdnsd'].filter((c) => !has(c));
 if (missing.length > 0) {
   console.error(`bench/dns needs ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed. On Debian or Ubuntu:\n  apt-get update && apt-get install -y dnsperf gdnsd`);
@@ -131,172 +131,13 @@ const ncpu = cpus().length;
 const pin = !args['no-pin'] && ncpu >= 2 && has('taskset');
 const serverCpu = String(ncpu - 1);
 const clientCpu = '0';
-const deathSig = has('setpriv');
 
-// ---------------------------------------------------------------- cleanup
+// ---------------------------------------------------------------- processes
 
-const children = new Set();
-let workDir;
-let cleaning = false;
-
-function cleanup() {
-  if (cleaning) return;
-  cleaning = true;
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  // Whatever ignored SIGTERM gets SIGKILL; synchronous, so it also runs on 'exit'.
-  const deadline = Date.now() + 3000;
-  for (const child of children) {
-    while (alive(child.pid) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
-    if (alive(child.pid)) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
-  if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
-}
-
-function alive(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) [ZX] /.test(stat); // a zombie is as good as gone
-  } catch {
-    return false;
-  }
-}
-
-process.on('exit', cleanup);
-for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
-  process.on(sig, () => {
-    console.error(`\n${sig}: stopping the servers`);
-    cleanup();
-    process.exit(code);
-  });
-}
+const procs = processes({ pin, tempPrefix: 'meridian-bench-dns-' });
+const { start, stop, wrapped, cleanup } = procs;
 
 // ---------------------------------------------------------------- helpers
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const clkTck = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-const log = (msg) => process.stderr.write(`${msg}\n`);
-
-/** User and system CPU ticks of a process (all its threads): fields 14 and 15 of /proc/PID/stat. */
-function cpuSplit(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: Number(f[11]), sys: Number(f[12]) };
-  } catch {
-    return null;
-  }
-}
-
-/** CPU ticks of the whole machine (all CPUs) from /proc/stat: processes' user and system
- *  time; interrupt time (with loopback traffic mostly softirq packet processing, charged to
- *  no process); and steal (the hypervisor running someone else). */
-function machineTicks() {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = line;
-  return { processes: user + nice + system, irq: irq + softirq, steal: steal ?? 0 };
-}
-
-function machineBusyTicks() {
-  const t = machineTicks();
-  return t.processes + t.irq + t.steal;
-}
-
-function cpuTicks(pid) {
-  const c = cpuSplit(pid);
-  return c === null ? null : c.user + c.sys;
-}
-
-function memory(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => Number(s.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm'))?.[1] ?? NaN);
-    return { rssMiB: round(kb('VmRSS') / 1024, 1), peakRssMiB: round(kb('VmHWM') / 1024, 1) };
-  } catch {
-    return null;
-  }
-}
-
-function round(x, digits = 0) {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
-/** The command line with CPU pinning and the parent-death signal in front. */
-function wrapped(cpu, cmd, argv) {
-  const prefix = [...(pin ? ['taskset', '-c', cpu] : []), ...(deathSig ? ['setpriv', '--pdeathsig', 'TERM'] : [])];
-  return prefix.length === 0 ? [cmd, argv] : [prefix[0], [...prefix.slice(1), cmd, ...argv]];
-}
-
-function start(cpu, cmd, argv, opts = {}) {
-  const [c, a] = wrapped(cpu, cmd, argv);
-  const child = spawn(c, a, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
-  children.add(child);
-  child.stdin.on('error', () => {});
-  child.stderrText = '';
-  child.stderr.on('data', (d) => {
-    child.stderrText = (child.stderrText + d).slice(-20_000);
-  });
-  return child;
-}
-
-function exited(child, timeoutMs) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
-}
-
-async function stop(child) {
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
-    if (!(await exited(child, 10_000))) {
-      child.kill('SIGKILL');
-      await exited(child, 3000);
-    }
-  }
-  children.delete(child);
-}
-
-/** Waits for a JSON line with ready:true on the child's stdout. */
-function readyLine(child, what, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => reject(new Error(`${what} did not say it was ready within ${timeoutMs / 1000} s:\n${child.stderrText}`)), timeoutMs);
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(t);
-      try {
-        resolve(JSON.parse(buf.slice(0, nl)));
-      } catch (e) {
-        reject(new Error(`${what}: unreadable ready line ${JSON.stringify(buf.slice(0, nl))}: ${e.message}`));
-      }
-    });
-    child.once('exit', (code, sig) => {
-      clearTimeout(t);
-      reject(new Error(`${what} exited (${code ?? sig}) before it was ready:\n${child.stderrText}`));
-    });
-  });
-}
 
 /** A port free for both TCP and UDP on 127.0.0.1, as far as one can tell beforehand. */
 async function freePort() {
@@ -542,7 +383,7 @@ async function dnsperf(port, seconds, queryFile, serverPid, extra = []) {
     await stop(child);
     throw new Error(`dnsperf did not stop within ${seconds + settings.timeoutSec + 15} s`);
   }
-  children.delete(child);
+  procs.forget(child);
   const server1 = cpuSplit(serverPid);
   if (child.exitCode !== 0) throw new Error(`dnsperf exited ${child.exitCode}:\n${stdout}\n${child.stderrText}`);
   const r = parseDnsperf(stdout);
@@ -611,7 +452,7 @@ function machine() {
 
 async function main() {
   const mach = machine();
-  workDir = mkdtempSync(join(tmpdir(), 'meridian-bench-dns-'));
+  const workDir = procs.workDir();
   const busy0 = machineBusyTicks();
   await sleep(1000);
   const idleCheckPct = round((100 * (machineBusyTicks() - busy0)) / clkTck);
@@ -841,7 +682,7 @@ function fmtInt(x) {
 
 async function profileMeridian(queryFile) {
   const { summarise, formatSummary } = await import('./profile-summary.mjs');
-  const profDir = join(workDir, 'profile');
+  const profDir = join(procs.workDir(), 'profile');
   mkdirSync(profDir);
   log(`profiling Meridian: node --cpu-prof, ${settings.profileDurationSec} s of the same load`);
   const child = start(serverCpu, process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, join(here, 'meridian-harness.mjs'), '--config', args.config, '--port', '0']);

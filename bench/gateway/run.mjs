@@ -31,15 +31,16 @@
 // listens on 127.0.0.x only; every run is bounded (wrk -d); servers are stopped at the end,
 // on Ctrl-C and on errors (and, through setpriv --pdeathsig, if this process is killed).
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { clkTck, cpuSplit, exited, has, log, machineBusyTicks, machineTicks, memory, processes, readyLine, round, sleep, treeRssMiB, treeTicks } from '../lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -109,7 +110,6 @@ const targets = { proxied: 0.5, cacheHits: 0.8 };
 
 // ---------------------------------------------------------------- prerequisites
 
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const needed = { wrk: 'wrk', haproxy: 'haproxy', nginx: 'nginx', varnishd: 'varnish' };
 const missing = Object.keys(needed).filter((c) => !has(c));
 if (missing.length > 0) {
@@ -124,233 +124,18 @@ const ncpu = cpus().length;
 const pin = !args['no-pin'] && ncpu >= 2 && has('taskset');
 const serverCpu = String(ncpu - 1);
 const clientCpu = '0';
-const deathSig = has('setpriv');
 /** As bin/meridian.js's first line runs a node. */
 const nodeFlags = ['--max-semi-space-size=2'];
 
-// ---------------------------------------------------------------- cleanup
+// ---------------------------------------------------------------- processes
 
-const children = new Set();
-let workDir;
-let cleaning = false;
-
-function cleanup() {
-  if (cleaning) return;
-  cleaning = true;
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  // Whatever ignored SIGTERM gets SIGKILL (with its descendants: nginx and Varnish
-  // workers); synchronous, so it also runs on 'exit'.
-  const deadline = Date.now() + 5000;
-  for (const child of children) {
-    const tree = descendants(child.pid);
-    while (alive(child.pid) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
-    for (const pid of [child.pid, ...tree]) {
-      if (alive(pid)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-  }
-  if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
-}
-
-function alive(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) [ZX] /.test(stat); // a zombie is as good as gone
-  } catch {
-    return false;
-  }
-}
-
-/** Every descendant of a process (nginx's and Varnish's workers), from /proc's children lists. */
-function descendants(pid) {
-  const out = [];
-  const read = (fn) => {
-    try {
-      return fn();
-    } catch {
-      return null; // the process or thread is gone
-    }
-  };
-  const walk = (p) => {
-    for (const t of read(() => readdirSync(`/proc/${p}/task`)) ?? []) {
-      const kids = read(() => readFileSync(`/proc/${p}/task/${t}/children`, 'utf8')) ?? '';
-      for (const k of kids.trim().split(/\s+/).filter((x) => x !== '')) {
-        out.push(Number(k));
-        walk(Number(k));
-      }
-    }
-  };
-  walk(pid);
-  return out;
-}
-
-process.on('exit', cleanup);
-for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
-  process.on(sig, () => {
-    console.error(`\n${sig}: stopping the servers`);
-    cleanup();
-    process.exit(code);
-  });
-}
+const procs = processes({ pin, tempPrefix: 'meridian-bench-gateway-' });
+const { start, stop, wrapped, cleanup } = procs;
 
 // ---------------------------------------------------------------- helpers
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const clkTck = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-const log = (msg) => process.stderr.write(`${msg}\n`);
-
-/** User and system CPU ticks of a process (all its threads): fields 14 and 15 of /proc/PID/stat. */
-function cpuSplit(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: Number(f[11]), sys: Number(f[12]) };
-  } catch {
-    return null;
-  }
-}
-
-/** CPU ticks of a process and all its descendants (nginx master + worker, Varnish manager + child). */
-function treeTicks(pid) {
-  const own = cpuSplit(pid);
-  if (own === null) return null;
-  const t = { user: own.user, sys: own.sys };
-  for (const d of descendants(pid)) {
-    const c = cpuSplit(d);
-    if (c !== null) {
-      t.user += c.user;
-      t.sys += c.sys;
-    }
-  }
-  return t;
-}
-
-/** CPU ticks of the whole machine (all CPUs) from /proc/stat: processes' user and system
- *  time; interrupt time (with loopback traffic mostly softirq packet processing, charged to
- *  no process); and steal (the hypervisor running someone else). */
-function machineTicks() {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = line;
-  return { processes: user + nice + system, irq: irq + softirq, steal: steal ?? 0 };
-}
-
-function machineBusyTicks() {
-  const t = machineTicks();
-  return t.processes + t.irq + t.steal;
-}
-
-function memory(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => Number(s.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm'))?.[1] ?? NaN);
-    return { rssMiB: round(kb('VmRSS') / 1024, 1), peakRssMiB: round(kb('VmHWM') / 1024, 1) };
-  } catch {
-    return null;
-  }
-}
-
-/** RSS of a process tree (sum of VmRSS: shared pages counted in each). */
-function treeRssMiB(pid) {
-  let sum = 0;
-  for (const p of [pid, ...descendants(pid)]) sum += memory(p)?.rssMiB ?? 0;
-  return round(sum, 1);
-}
-
-function round(x, digits = 0) {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
 function fmtInt(x) {
   return x === null || x === undefined ? '?' : Math.round(x).toLocaleString('en-US');
-}
-
-/** The command line with CPU pinning and the parent-death signal in front. */
-function wrapped(cpu, cmd, argv) {
-  const prefix = [...(pin ? ['taskset', '-c', cpu] : []), ...(deathSig ? ['setpriv', '--pdeathsig', 'TERM'] : [])];
-  return prefix.length === 0 ? [cmd, argv] : [prefix[0], [...prefix.slice(1), cmd, ...argv]];
-}
-
-function start(cpu, cmd, argv, opts = {}) {
-  const [c, a] = wrapped(cpu, cmd, argv);
-  const child = spawn(c, a, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
-  children.add(child);
-  child.stdin.on('error', () => {});
-  child.stderrText = '';
-  child.stdoutText = '';
-  child.stderr.on('data', (d) => {
-    child.stderrText = (child.stderrText + d).slice(-20_000);
-  });
-  return child;
-}
-
-function exited(child, timeoutMs) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
-}
-
-async function stop(child) {
-  const tree = descendants(child.pid);
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
-    if (!(await exited(child, 10_000))) {
-      child.kill('SIGKILL');
-      await exited(child, 3000);
-    }
-  }
-  for (const pid of tree) {
-    for (let i = 0; i < 40 && alive(pid); i++) await sleep(50);
-    if (alive(pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
-  children.delete(child);
-}
-
-/** Waits for a JSON line with ready:true on the child's stdout. */
-function readyLine(child, what, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => reject(new Error(`${what} did not say it was ready within ${timeoutMs / 1000} s:\n${child.stderrText}`)), timeoutMs);
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(t);
-      try {
-        resolve(JSON.parse(buf.slice(0, nl)));
-      } catch (e) {
-        reject(new Error(`${what}: unreadable ready line ${JSON.stringify(buf.slice(0, nl))}: ${e.message}`));
-      }
-    });
-    child.once('exit', (code, sig) => {
-      clearTimeout(t);
-      reject(new Error(`${what} exited (${code ?? sig}) before it was ready:\n${child.stderrText}`));
-    });
-  });
 }
 
 /** A TCP port free on this address, as far as one can tell beforehand. */
@@ -614,7 +399,7 @@ async function wrk(url, seconds, serverPid, originPid) {
     await stop(child);
     throw new Error(`wrk did not stop within ${seconds + 20} s`);
   }
-  children.delete(child);
+  procs.forget(child);
   const server1 = treeTicks(serverPid);
   if (child.exitCode !== 0) throw new Error(`wrk exited ${child.exitCode}:\n${stdout}\n${child.stderrText}`);
   const r = parseWrk(stdout);
@@ -699,7 +484,7 @@ function machine() {
 
 async function main() {
   const mach = machine();
-  workDir = mkdtempSync(join(tmpdir(), 'meridian-bench-gateway-'));
+  const workDir = procs.workDir();
   const busy0 = machineBusyTicks();
   await sleep(1000);
   mach.busyBeforeStartPct = round((100 * (machineBusyTicks() - busy0)) / clkTck);
@@ -1012,7 +797,7 @@ function varnishStats(dir) {
 /** A fresh Meridian process on the origin: warm-up, then a measured wrk run; with
  *  profile, under node --cpu-prof, the profile cut to the measured run and summarised. */
 async function meridianRun({ kind, path, whatIf, flags, profile }, origin, originPort) {
-  const dir = mkdtempSync(join(workDir, `${kind}-`));
+  const dir = mkdtempSync(join(procs.workDir(), `${kind}-`));
   log(`diagnosis, ${kind}: ${profile ? 'profile (node --cpu-prof)' : `what-if [${[...whatIf, ...(flags.length === 0 ? ['no node flags'] : flags)].join(', ')}]`}: ${settings.warmupSec} s warm-up + ${settings.profileDurationSec} s of wrk on ${path}`);
   const meshPort = await freePort(hosts.meridian);
   const topo = meridianTopology(join(dir, 'meridian'), meshPort, originPort);
@@ -1064,7 +849,7 @@ function components() {
 async function whatIfRuns(kind, path, variants, origin, originPort) {
   const procs = [];
   for (const v of variants) {
-    const dir = mkdtempSync(join(workDir, `${kind}-whatif-`));
+    const dir = mkdtempSync(join(procs.workDir(), `${kind}-whatif-`));
     const meshPort = await freePort(hosts.meridian);
     const topo = meridianTopology(join(dir, 'meridian'), meshPort, originPort);
     const env = { ...process.env, MERIDIAN_MESH_SECRET: randomBytes(24).toString('hex') };
