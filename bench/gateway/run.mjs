@@ -749,10 +749,12 @@ async function main() {
       { name: 'no cache stage', whatIf: ['no-cache-stage'], flags: nodeFlags },
       { name: 'no cache/home/replay stage, no metrics', whatIf: ['origin-only', 'no-metrics'], flags: nodeFlags },
       { name: "V8's default young generation (no --max-semi-space-size=2)", whatIf: [], flags: [] },
+      { name: 'a middle ground: --max-semi-space-size=8', whatIf: [], flags: ['--max-semi-space-size=8'] },
     ]],
     ['hits', '/cacheable', !met.cacheHits, [
       { name: 'as run above (plain)', whatIf: [], flags: nodeFlags },
       { name: 'no metrics', whatIf: ['no-metrics'], flags: nodeFlags },
+      { name: 'a middle ground: --max-semi-space-size=8', whatIf: [], flags: ['--max-semi-space-size=8'] },
     ]],
   ]) {
     if (!wanted(short)) continue;
