@@ -327,6 +327,12 @@ export class Replicator {
         const batch = await readJson(req, batchBody);
         if (batch.source !== from) throw new WireError(403, 'wrong_source', `a batch from ${from} names ${batch.source} as its source`);
         if (batch.lastSeq < batch.firstSeq - 1) throw new WireError(400, 'bad_range', `batch range ${batch.firstSeq}..${batch.lastSeq} is not a range`);
+        // The state machine asserts these; from the wire they are the sender's mistake.
+        let prev = batch.firstSeq - 1;
+        for (const c of batch.changes) {
+          if (c.seq <= prev || c.seq > batch.lastSeq) throw new WireError(400, 'bad_range', `change seq ${c.seq} is out of order or outside ${batch.firstSeq}..${batch.lastSeq}`);
+          prev = c.seq;
+        }
         const reply = await this.receive(from, batch);
         if (reply === 'refused') throw new WireError(503, 'not_applied', 'the batch could not be applied here; send it again');
         return reply;

@@ -224,6 +224,8 @@ test('replication endpoints answer clear JSON errors: not a peer, wrong source, 
     // Residency holds at the answering side too: us-east-1 may not list EU-homed buckets.
     const buckets = JSON.stringify({ buckets: [{ table: 'users', home: 'eu-west-1', counter: false, bucket: 0 }] });
     assert.deepEqual(await ask('us-east-1', 'POST', '/replication/buckets', buckets).then((r) => [r.status, r.json.error]), [403, 'residency']);
+    const outside = JSON.stringify({ source: 'us-east-1', id: 2, firstSeq: 1, lastSeq: 1, sourceMs: 1, changes: [{ kind: 'counter', seq: 5, committedMs: 1, table: 'hits', key: 'k', slot: 'us-east-1', p: 1, n: 0, version: { wall: 1, logical: 0, region: 'us-east-1' } }] });
+    assert.deepEqual(await ask('us-east-1', 'POST', '/replication/batch', outside).then((r) => [r.status, r.json.error]), [400, 'bad_range']);
     // A well-formed heartbeat from a peer is answered.
     const hb = await ask('us-east-1', 'POST', '/replication/batch', batch('us-east-1'));
     assert.equal(hb.status, 200);
