@@ -134,8 +134,8 @@ const clientCpu = '0';
 
 // ---------------------------------------------------------------- processes
 
-const procs = processes({ pin, tempPrefix: 'meridian-bench-dns-' });
-const { start, stop, wrapped, cleanup } = procs;
+const lab = processes({ pin, tempPrefix: 'meridian-bench-dns-' });
+const { start, stop, wrapped, cleanup } = lab;
 
 // ---------------------------------------------------------------- helpers
 
@@ -383,7 +383,7 @@ async function dnsperf(port, seconds, queryFile, serverPid, extra = []) {
     await stop(child);
     throw new Error(`dnsperf did not stop within ${seconds + settings.timeoutSec + 15} s`);
   }
-  procs.forget(child);
+  lab.forget(child);
   const server1 = cpuSplit(serverPid);
   if (child.exitCode !== 0) throw new Error(`dnsperf exited ${child.exitCode}:\n${stdout}\n${child.stderrText}`);
   const r = parseDnsperf(stdout);
@@ -452,7 +452,7 @@ function machine() {
 
 async function main() {
   const mach = machine();
-  const workDir = procs.workDir();
+  const workDir = lab.workDir();
   const busy0 = machineBusyTicks();
   await sleep(1000);
   const idleCheckPct = round((100 * (machineBusyTicks() - busy0)) / clkTck);
@@ -682,7 +682,7 @@ function fmtInt(x) {
 
 async function profileMeridian(queryFile) {
   const { summarise, formatSummary } = await import('./profile-summary.mjs');
-  const profDir = join(procs.workDir(), 'profile');
+  const profDir = join(lab.workDir(), 'profile');
   mkdirSync(profDir);
   log(`profiling Meridian: node --cpu-prof, ${settings.profileDurationSec} s of the same load`);
   const child = start(serverCpu, process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, join(here, 'meridian-harness.mjs'), '--config', args.config, '--port', '0']);

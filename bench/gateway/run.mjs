@@ -129,8 +129,8 @@ const nodeFlags = ['--max-semi-space-size=2'];
 
 // ---------------------------------------------------------------- processes
 
-const procs = processes({ pin, tempPrefix: 'meridian-bench-gateway-' });
-const { start, stop, wrapped, cleanup } = procs;
+const lab = processes({ pin, tempPrefix: 'meridian-bench-gateway-' });
+const { start, stop, wrapped, cleanup } = lab;
 
 // ---------------------------------------------------------------- helpers
 
@@ -399,7 +399,7 @@ async function wrk(url, seconds, serverPid, originPid) {
     await stop(child);
     throw new Error(`wrk did not stop within ${seconds + 20} s`);
   }
-  procs.forget(child);
+  lab.forget(child);
   const server1 = treeTicks(serverPid);
   if (child.exitCode !== 0) throw new Error(`wrk exited ${child.exitCode}:\n${stdout}\n${child.stderrText}`);
   const r = parseWrk(stdout);
@@ -484,7 +484,7 @@ function machine() {
 
 async function main() {
   const mach = machine();
-  const workDir = procs.workDir();
+  const workDir = lab.workDir();
   const busy0 = machineBusyTicks();
   await sleep(1000);
   mach.busyBeforeStartPct = round((100 * (machineBusyTicks() - busy0)) / clkTck);
@@ -799,7 +799,7 @@ function varnishStats(dir) {
 /** A fresh Meridian process on the origin: warm-up, then a measured wrk run; with
  *  profile, under node --cpu-prof, the profile cut to the measured run and summarised. */
 async function meridianRun({ kind, path, whatIf, flags, profile }, origin, originPort) {
-  const dir = mkdtempSync(join(procs.workDir(), `${kind}-`));
+  const dir = mkdtempSync(join(lab.workDir(), `${kind}-`));
   log(`diagnosis, ${kind}: ${profile ? 'profile (node --cpu-prof)' : `what-if [${[...whatIf, ...(flags.length === 0 ? ['no node flags'] : flags)].join(', ')}]`}: ${settings.warmupSec} s warm-up + ${settings.profileDurationSec} s of wrk on ${path}`);
   const meshPort = await freePort(hosts.meridian);
   const topo = meridianTopology(join(dir, 'meridian'), meshPort, originPort);
@@ -851,7 +851,7 @@ function components() {
 async function whatIfRuns(kind, path, variants, origin, originPort) {
   const procs = [];
   for (const v of variants) {
-    const dir = mkdtempSync(join(procs.workDir(), `${kind}-whatif-`));
+    const dir = mkdtempSync(join(lab.workDir(), `${kind}-whatif-`));
     const meshPort = await freePort(hosts.meridian);
     const topo = meridianTopology(join(dir, 'meridian'), meshPort, originPort);
     const env = { ...process.env, MERIDIAN_MESH_SECRET: randomBytes(24).toString('hex') };
