@@ -256,7 +256,12 @@ export class DataService {
   }
 
   stats(): Record<string, unknown> {
-    return { ...this.counts, committed: this.writer.committedTotal, batches: this.writer.batchesTotal, queued: this.writer.queued, logEntries: this.o.store.logSize() };
+    const c = this.counts;
+    return {
+      writes: { committed: this.writer.committedTotal, received: c.writes, forwarded: c.writesForwarded, batches: this.writer.batchesTotal, queued: this.writer.queued },
+      reads: { total: c.reads, forwarded: c.readsForwarded, searches: c.searches },
+      refused: c.refused,
+    };
   }
 }
 

@@ -13,8 +13,9 @@ import { clientSubnet, continentOf, GeoLocator } from '../geo/index.js';
 import { HealthProber } from '../health/index.js';
 import { regionId, version, type Logger, type RegionId } from '../lib/index.js';
 import { meshHeaders, MeshClient, verify, type MeshAddress } from '../mesh/index.js';
-import { createNodeMetrics, type NodeMetrics } from '../observe/index.js';
+import { createDataMetrics, createNodeMetrics, type DataMetrics, type NodeMetrics } from '../observe/index.js';
 import { route, routingTable, type RoutingTable } from '../routing/index.js';
+import { Replicator } from '../replication/index.js';
 import { Store } from '../store/index.js';
 import { allowedRegionsForHome, isStrict, latencyModel, regionById, type NodeRole, type Region, type Topology } from '../topology/index.js';
 import { zoneConfig } from './dns-zone.js';
@@ -72,6 +73,8 @@ export class RegionNode {
   private stopping: Promise<void> | undefined;
   readonly store: Store;
   readonly data: DataService;
+  readonly replicator: Replicator;
+  private readonly dataMetrics: DataMetrics;
 
   constructor(private readonly o: RegionNodeOptions) {
     const self = regionById(o.topology, o.region);
@@ -119,7 +122,7 @@ export class RegionNode {
       meshSecret: o.meshSecret,
       maxValueBytes: f.data.max_value_size,
       forwardTimeoutMs: Math.min(f.gateway.upstream_timeout, 10_000),
-      replication: { notifyCommitted: () => undefined, freshness: () => undefined },
+      replication: { notifyCommitted: () => this.replicator.notifyCommitted(), freshness: (source) => this.replicator.freshness(source) },
       logger: o.logger,
       now: Date.now,
     });
@@ -128,11 +131,47 @@ export class RegionNode {
       dnsQueries: () => this.dns?.stats().responses ?? {},
       dnsRateLimit: () => this.dns?.stats().rateLimit ?? null,
     });
+    const r = f.data.replication;
+    this.replicator = new Replicator({
+      region: o.region,
+      peers: t.regions.map((x) => x.id).filter((id) => id !== o.region),
+      store: this.store,
+      mesh: this.mesh,
+      mayStoreAt: (region, _table, home) => home === null || allowedRegionsForHome(t, regionId(home)).includes(regionId(region)),
+      tables: { counters: [...t.tables].filter(([, c]) => c.locality === 'global' && c.type === 'counter').map(([name]) => name) },
+      config: {
+        flushMs: Math.max(1, r.flush_interval),
+        maxBatch: Math.min(r.batch_max, 4096),
+        maxInflight: r.inflight_max,
+        retryMs: Math.max(1, r.retry),
+        heartbeatMs: Math.max(1, r.heartbeat),
+        logKeep: r.log_keep,
+        // 0 turns anti-entropy off: a round every ten years is never.
+        antiEntropyMs: r.anti_entropy === 0 ? 10 * 365 * 86_400_000 : r.anti_entropy,
+        snapshotPageSize: 1000,
+      },
+      logger: o.logger,
+      now: Date.now,
+      onApplied: (source, lagMs, count) => this.dataMetrics.applied(source, lagMs, count),
+      onConflict: (c) => this.dataMetrics.conflict(c.table),
+    });
+    this.dataMetrics = createDataMetrics(this.metrics.registry, o.region, () => {
+      const st = this.replicator.status();
+      return {
+        writesCommitted: this.data.writer.committedTotal,
+        writesForwarded: this.data.counts.writesForwarded,
+        readsForwarded: this.data.counts.readsForwarded,
+        refused: this.data.counts.refused,
+        logEntries: st.log.entries,
+        pending: Object.fromEntries(Object.entries(st.outbound).map(([d, x]) => [d, x.pending])),
+      };
+    });
   }
 
   async start(): Promise<NodeAddresses> {
     const { o, self } = this;
     this.prober.start();
+    this.replicator.start();
     if (o.roles.includes('dns')) this.geo.preload(4);
 
     this.meshServer = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => void this.onMesh(req, res));
@@ -302,6 +341,14 @@ export class RegionNode {
     // The data API authenticates its callers itself: applications with their token,
     // regions with the mesh signature.
     if (path.startsWith(dataPrefix)) return this.data.handle(req, res);
+    if (path.startsWith('/replication/')) {
+      const auth = verify(this.o.meshSecret, req.headers, req.method ?? 'GET', path, Date.now());
+      if (!auth.ok || auth.from === 'operator') {
+        this.metrics.meshAuthFailures.inc({ reason: auth.ok ? 'replication needs a region signature' : auth.reason });
+        return json(res, 401, { error: 'unauthenticated', reason: 'replication is between regions: it needs a mesh signature' });
+      }
+      if (await this.replicator.handle(req, res, path, auth.from)) return;
+    }
     const auth = verify(this.o.meshSecret, req.headers, req.method ?? 'GET', path, Date.now());
     if (!auth.ok) {
       this.metrics.meshAuthFailures.inc({ reason: auth.reason });
@@ -357,7 +404,7 @@ export class RegionNode {
       health: this.prober.view().regions,
       dns: this.dns?.stats() ?? null,
       cache: this.cache?.stats() ?? null,
-      data: this.data.stats(),
+      data: { ...this.data.stats(), replication: this.replicator.status() },
       config: { model: this.o.topology.file.deployment.model, policy: this.o.topology.file.routing.policy, regions: this.o.topology.regions.map((r) => r.id) },
     };
   }
@@ -382,6 +429,7 @@ export class RegionNode {
       await closed;
       clearTimeout(timer);
       this.data.writer.flush();
+      await this.replicator.stop();
       await Promise.all([this.gateway?.close(), this.mesh.close()]);
       this.store.close();
       this.o.logger.info(`region ${this.o.region} stopped`);

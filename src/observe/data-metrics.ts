@@ -1,0 +1,68 @@
+// Prometheus metrics of the data path: writes, replication lag per (source, destination)
+// pair, conflicts, the change log. Registered on the node's registry.
+
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface DataMetricsView {
+  readonly writesCommitted: number;
+  readonly writesForwarded: number;
+  readonly readsForwarded: number;
+  readonly refused: Readonly<Record<string, number>>;
+  readonly logEntries: number;
+  /** Per destination: changes committed here and not yet acknowledged there. */
+  readonly pending: Readonly<Record<string, number>>;
+}
+
+export interface DataMetrics {
+  /** A batch from `source` applied here: its changes' lag from commit to apply. */
+  applied(source: string, lagMs: number, changes: number): void;
+  conflict(table: string): void;
+}
+
+export function createDataMetrics(registry: Registry, region: string, view: () => DataMetricsView): DataMetrics {
+  const lag = new Histogram({
+    name: 'meridian_replication_lag_seconds',
+    help: 'Time from a change\'s commit at its source to its apply here, per source and destination',
+    labelNames: ['source', 'dest'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const applied = new Counter({ name: 'meridian_replication_changes_applied_total', help: 'Changes from other regions applied here', labelNames: ['source'] as const, registers: [registry] });
+  const conflicts = new Counter({ name: 'meridian_replication_conflicts_total', help: 'Concurrent writes resolved by last-writer-wins, by table', labelNames: ['table'] as const, registers: [registry] });
+  new Gauge({
+    name: 'meridian_data_operations_total', help: 'Data API operations: writes committed here, writes and reads forwarded to another region', labelNames: ['kind'] as const, registers: [registry],
+    collect() {
+      const v = view();
+      this.set({ kind: 'write_committed' }, v.writesCommitted);
+      this.set({ kind: 'write_forwarded' }, v.writesForwarded);
+      this.set({ kind: 'read_forwarded' }, v.readsForwarded);
+    },
+  });
+  new Gauge({
+    name: 'meridian_data_refused_total', help: 'Data API requests answered with an error, by error code', labelNames: ['error'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [error, n] of Object.entries(view().refused)) this.set({ error }, n);
+    },
+  });
+  new Gauge({ name: 'meridian_replication_log_entries', help: 'Entries in this region\'s change log', registers: [registry], collect() { this.set(view().logEntries); } });
+  new Gauge({
+    name: 'meridian_replication_pending_changes', help: 'Changes committed here that a destination has not acknowledged', labelNames: ['dest'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [dest, n] of Object.entries(view().pending)) this.set({ dest }, n);
+    },
+  });
+  const labelsBySource = new Map<string, { source: string; dest: string }>();
+  return {
+    applied(source, lagMs, changes) {
+      let l = labelsBySource.get(source);
+      if (l === undefined) labelsBySource.set(source, (l = { source, dest: region }));
+      lag.observe(l, lagMs / 1000);
+      applied.inc({ source }, changes);
+    },
+    conflict(table) {
+      conflicts.inc({ table });
+    },
+  };
+}
