@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RegionNode } from '../../src/node/index.js';
 import { until } from '../node/fixtures.js';
-import { api, dataTopology, makeDataNode, regionsOf, tempDir } from './fixtures.js';
+import { request } from 'undici';
+import { api, dataTopology, makeDataNode, regionsOf, secret, tempDir } from './fixtures.js';
 
 const octet = 46;
 const hosts = regionsOf(octet);
@@ -77,5 +78,13 @@ describe('residency on disk (eu strict)', () => {
     assert.ok(usFiles.some((f) => f.endsWith('-wal')), 'the WAL is searched too');
     assert.equal(occurrences(usFiles, marker), 0, `an EU-homed value in ${usFiles.join(', ')}`);
     assert.equal(us.store.get('accounts', 'eu-user-0'), undefined);
+
+    // replication lag per (source, destination) pair: in /status and /metrics
+    const st = euCentral.status() as { data: { replication: { inbound: Record<string, { changesApplied: number; lagMsP99: number }> } } };
+    assert.ok((st.data.replication.inbound['eu-west-1']?.changesApplied ?? 0) > 0);
+    assert.ok((st.data.replication.inbound['us-east-1']?.changesApplied ?? 0) > 0, 'global rows came from us-east-1');
+    const metrics = await (await request(`http://${hosts.euCentral}:7070/metrics`, { headers: { authorization: `Bearer ${secret}` } })).body.text();
+    assert.match(metrics, /meridian_replication_lag_seconds_count\{source="eu-west-1",dest="eu-central-1",region="eu-central-1"\} [1-9]/);
+    assert.doesNotMatch(metrics, /RESIDENCY-MARKER/);
   });
 });
