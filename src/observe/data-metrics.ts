@@ -29,20 +29,21 @@ export function createDataMetrics(registry: Registry, region: string, view: () =
   });
   const applied = new Counter({ name: 'meridian_replication_changes_applied_total', help: 'Changes from other regions applied here', labelNames: ['source'] as const, registers: [registry] });
   const conflicts = new Counter({ name: 'meridian_replication_conflicts_total', help: 'Concurrent writes resolved by last-writer-wins, by table', labelNames: ['table'] as const, registers: [registry] });
-  new Gauge({
+  new Counter({
     name: 'meridian_data_operations_total', help: 'Data API operations: writes committed here, writes and reads forwarded to another region', labelNames: ['kind'] as const, registers: [registry],
     collect() {
       const v = view();
-      this.set({ kind: 'write_committed' }, v.writesCommitted);
-      this.set({ kind: 'write_forwarded' }, v.writesForwarded);
-      this.set({ kind: 'read_forwarded' }, v.readsForwarded);
+      this.reset();
+      this.inc({ kind: 'write_committed' }, v.writesCommitted);
+      this.inc({ kind: 'write_forwarded' }, v.writesForwarded);
+      this.inc({ kind: 'read_forwarded' }, v.readsForwarded);
     },
   });
-  new Gauge({
+  new Counter({
     name: 'meridian_data_refused_total', help: 'Data API requests answered with an error, by error code', labelNames: ['error'] as const, registers: [registry],
     collect() {
       this.reset();
-      for (const [error, n] of Object.entries(view().refused)) this.set({ error }, n);
+      for (const [error, n] of Object.entries(view().refused)) this.inc({ error }, n);
     },
   });
   new Gauge({ name: 'meridian_replication_log_entries', help: 'Entries in this region\'s change log', registers: [registry], collect() { this.set(view().logEntries); } });
