@@ -11,3 +11,4 @@ export * from './data-status.js';
 export * from './data-monitor.js';
 export * from './lag-matrix.js';
 export * from './user-requests.js';
+export * from './linearizability.js';
