@@ -22,7 +22,7 @@ export interface SnapshotJob {
   readonly stopped: () => boolean;
 }
 
-const rowChange = (r: StoredRow): Change => ({ kind: 'row', table: r.table, key: r.key, value: r.value, version: r.version, prev: null, home: r.home });
+const rowChange = (r: StoredRow): Change => ({ kind: 'row', table: r.table, key: r.key, value: r.value, version: r.version, prev: null, home: r.home, ...(r.epoch !== undefined && r.epoch > 0 && { epoch: r.epoch }) });
 const slotChange = (s: CounterSlot): Change => ({ kind: 'counter', table: s.table, key: s.key, slot: s.slot, p: s.p, n: s.n, version: s.version });
 
 /** Runs the snapshot; returns the sequence the destination now holds up to. */

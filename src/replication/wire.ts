@@ -26,6 +26,8 @@ const rowChange = z.object({
   version: hlc,
   prev: hlc.nullable(),
   home: text.nullable(),
+  /** The leadership epoch the change was written under (home rows; 0 otherwise). */
+  epoch: z.number().int().nonnegative().optional(),
 });
 const counterChange = z.object({
   kind: z.literal('counter'),

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT RO
 CREATE TABLE IF NOT EXISTS rows (
   tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT,
   vw INTEGER NOT NULL, vl INTEGER NOT NULL, vr TEXT NOT NULL,
-  home TEXT, bucket INTEGER NOT NULL,
+  home TEXT, bucket INTEGER NOT NULL, epoch INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tbl, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rows_by_bucket ON rows (tbl, home, bucket);
@@ -31,7 +31,17 @@ CREATE TABLE IF NOT EXISTS changes (
   tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT,
   vw INTEGER NOT NULL, vl INTEGER NOT NULL, vr TEXT NOT NULL,
   pw INTEGER, pl INTEGER, pr TEXT, home TEXT,
-  slot TEXT, p INTEGER, n INTEGER
+  slot TEXT, p INTEGER, n INTEGER, epoch INTEGER NOT NULL DEFAULT 0
+);
+
+-- The newest leadership epoch known per home partition: changes of older epochs are
+-- refused (fencing). led: the newest epoch this region led the partition under.
+CREATE TABLE IF NOT EXISTS partition_epochs (partition TEXT PRIMARY KEY, epoch INTEGER NOT NULL, led INTEGER) WITHOUT ROWID;
+
+-- Writes a failover could not carry over (survive: zone): kept, listed, never dropped.
+CREATE TABLE IF NOT EXISTS lost_writes (
+  id INTEGER PRIMARY KEY, partition TEXT NOT NULL, epoch INTEGER NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL,
+  value TEXT, vw INTEGER NOT NULL, vl INTEGER NOT NULL, vr TEXT NOT NULL, found_ms INTEGER NOT NULL, acknowledged INTEGER NOT NULL
 );
 
 -- Watermarks. inbound: the last sequence applied from each source (in the same

@@ -61,6 +61,7 @@ interface RowLine {
   vl: number;
   vr: string;
   home: string | null;
+  epoch: number;
 }
 
 interface SlotLine {
@@ -86,14 +87,14 @@ interface ChangeLine extends RowLine {
   n: number | null;
 }
 
-const toRow = (l: RowLine): StoredRow => ({ table: l.tbl, key: l.key, value: l.value, version: { wall: l.vw, logical: l.vl, region: l.vr }, home: l.home });
+const toRow = (l: RowLine): StoredRow => ({ table: l.tbl, key: l.key, value: l.value, version: { wall: l.vw, logical: l.vl, region: l.vr }, home: l.home, ...(l.epoch > 0 && { epoch: l.epoch }) });
 const toSlot = (l: SlotLine): CounterSlot => ({ table: l.tbl, key: l.key, slot: l.slot, p: l.p, n: l.n, version: { wall: l.vw, logical: l.vl, region: l.vr } });
 
 function toChange(l: ChangeLine): LoggedChange {
   const version = { wall: l.vw, logical: l.vl, region: l.vr };
   if (l.kind === 'counter') return { kind: 'counter', seq: l.seq, committedMs: l.committed_ms, table: l.tbl, key: l.key, slot: l.slot as string, p: l.p as number, n: l.n as number, version };
   const prev = l.pw === null ? null : { wall: l.pw, logical: l.pl as number, region: l.pr as string };
-  return { kind: 'row', seq: l.seq, committedMs: l.committed_ms, table: l.tbl, key: l.key, value: l.value, version, prev, home: l.home };
+  return { kind: 'row', seq: l.seq, committedMs: l.committed_ms, table: l.tbl, key: l.key, value: l.value, version, prev, home: l.home, ...(l.epoch > 0 && { epoch: l.epoch }) };
 }
 
 export class Store {
@@ -117,16 +118,23 @@ export class Store {
 
     const db = this.db;
     this.q = {
-      getRow: db.prepare<[string, string], RowLine>('SELECT tbl, key, value, vw, vl, vr, home FROM rows WHERE tbl = ? AND key = ?'),
-      putRow: db.prepare('INSERT OR REPLACE INTO rows (tbl, key, value, vw, vl, vr, home, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      getRow: db.prepare<[string, string], RowLine>('SELECT tbl, key, value, vw, vl, vr, home, epoch FROM rows WHERE tbl = ? AND key = ?'),
+      putRow: db.prepare('INSERT OR REPLACE INTO rows (tbl, key, value, vw, vl, vr, home, bucket, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      getEpoch: db.prepare<[string], { epoch: number; led: number | null }>('SELECT epoch, led FROM partition_epochs WHERE partition = ?'),
+      setEpoch: db.prepare('INSERT INTO partition_epochs (partition, epoch, led) VALUES (?, ?, NULL) ON CONFLICT (partition) DO UPDATE SET epoch = max(epoch, excluded.epoch)'),
+      setLed: db.prepare('INSERT INTO partition_epochs (partition, epoch, led) VALUES (?, ?, ?) ON CONFLICT (partition) DO UPDATE SET epoch = max(epoch, excluded.epoch), led = excluded.led'),
+      putLost: db.prepare('INSERT INTO lost_writes (partition, epoch, tbl, key, value, vw, vl, vr, found_ms, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      lost: db.prepare<[number], { id: number; partition: string; epoch: number; tbl: string; key: string; value: string | null; vw: number; vl: number; vr: string; found_ms: number; acknowledged: number }>('SELECT * FROM lost_writes ORDER BY id LIMIT ?'),
+      lostCount: db.prepare<[], { c: number }>('SELECT count(*) AS c FROM lost_writes'),
+      epochChanges: db.prepare<[string, number], ChangeLine>("SELECT * FROM changes WHERE kind = 'row' AND home = ? AND epoch = ? ORDER BY seq"),
       list: db.prepare<[string, string, string, string, number], RowLine>(
-        'SELECT tbl, key, value, vw, vl, vr, home FROM rows WHERE tbl = ? AND key >= ? AND key < ? AND key > ? AND value IS NOT NULL ORDER BY key LIMIT ?',
+        'SELECT tbl, key, value, vw, vl, vr, home, epoch FROM rows WHERE tbl = ? AND key >= ? AND key < ? AND key > ? AND value IS NOT NULL ORDER BY key LIMIT ?',
       ),
       getSlot: db.prepare<[string, string, string], SlotLine>('SELECT tbl, key, slot, p, n, vw, vl, vr FROM counter_slots WHERE tbl = ? AND key = ? AND slot = ?'),
       slotsOf: db.prepare<[string, string], SlotLine>('SELECT tbl, key, slot, p, n, vw, vl, vr FROM counter_slots WHERE tbl = ? AND key = ? ORDER BY slot'),
       putSlot: db.prepare('INSERT OR REPLACE INTO counter_slots (tbl, key, slot, p, n, vw, vl, vr, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       log: db.prepare(
-        'INSERT INTO changes (seq, committed_ms, kind, tbl, key, value, vw, vl, vr, pw, pl, pr, home, slot, p, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO changes (seq, committed_ms, kind, tbl, key, value, vw, vl, vr, pw, pl, pr, home, slot, p, n, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       after: db.prepare<[number, number], ChangeLine>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
       oldest: db.prepare<[], { s: number | null }>('SELECT min(seq) AS s FROM changes'),
@@ -140,9 +148,9 @@ export class Store {
       idem: db.prepare<[string], { status: number; body: string }>('SELECT status, body FROM idempotency WHERE id = ?'),
       putIdem: db.prepare('INSERT OR REPLACE INTO idempotency (id, status, body, created_ms) VALUES (?, ?, ?, ?)'),
       expireIdem: db.prepare('DELETE FROM idempotency WHERE created_ms < ?'),
-      bucketRows: db.prepare<[string, string | null, number], RowLine>('SELECT tbl, key, value, vw, vl, vr, home FROM rows WHERE tbl = ? AND home IS ? AND bucket = ?'),
+      bucketRows: db.prepare<[string, string | null, number], RowLine>('SELECT tbl, key, value, vw, vl, vr, home, epoch FROM rows WHERE tbl = ? AND home IS ? AND bucket = ?'),
       bucketSlots: db.prepare<[string, number], SlotLine>('SELECT tbl, key, slot, p, n, vw, vl, vr FROM counter_slots WHERE tbl = ? AND bucket = ?'),
-      rowsPage: db.prepare<[string, string, string, number], RowLine>('SELECT tbl, key, value, vw, vl, vr, home FROM rows WHERE tbl > ? OR (tbl = ? AND key > ?) ORDER BY tbl, key LIMIT ?'),
+      rowsPage: db.prepare<[string, string, string, number], RowLine>('SELECT tbl, key, value, vw, vl, vr, home, epoch FROM rows WHERE tbl > ? OR (tbl = ? AND key > ?) ORDER BY tbl, key LIMIT ?'),
       slotsPage: db.prepare<[string, string, string, string, string, string, number], SlotLine>(
         'SELECT tbl, key, slot, p, n, vw, vl, vr FROM counter_slots WHERE tbl > ? OR (tbl = ? AND key > ?) OR (tbl = ? AND key = ? AND slot > ?) ORDER BY tbl, key, slot LIMIT ?',
       ),
@@ -163,7 +171,7 @@ export class Store {
   }
 
   private rebuildDigests(): void {
-    for (const l of this.db.prepare<[], RowLine>('SELECT tbl, key, value, vw, vl, vr, home FROM rows').iterate()) {
+    for (const l of this.db.prepare<[], RowLine>('SELECT tbl, key, value, vw, vl, vr, home, epoch FROM rows').iterate()) {
       this.digests.toggle(classKey(l.tbl, l.home), bucketOf(l.key), rowHash(l.tbl, l.key, { wall: l.vw, logical: l.vl, region: l.vr }));
     }
     for (const l of this.db.prepare<[], SlotLine>('SELECT tbl, key, slot, p, n, vw, vl, vr FROM counter_slots').iterate()) {
@@ -239,9 +247,10 @@ export class Store {
       } else {
         const version = this.clock.now(nowMs);
         const home = curRow?.home ?? w.home;
-        const row: StoredRow = { table: w.table, key: w.key, value: w.op === 'put' ? w.value : null, version, home };
+        const epoch = w.epoch ?? 0;
+        const row: StoredRow = { table: w.table, key: w.key, value: w.op === 'put' ? w.value : null, version, home, ...(epoch > 0 && { epoch }) };
         this.writeRow(row, curRow);
-        const change: LoggedChange = { kind: 'row', seq: ++this.seq, committedMs: nowMs, table: w.table, key: w.key, value: row.value, version, prev: curRow?.version ?? null, home };
+        const change: LoggedChange = { kind: 'row', seq: ++this.seq, committedMs: nowMs, table: w.table, key: w.key, value: row.value, version, prev: curRow?.version ?? null, home, ...(epoch > 0 && { epoch }) };
         this.logChange(change);
         out = { ok: true, change, row };
       }
@@ -258,15 +267,15 @@ export class Store {
     const b = bucketOf(row.key);
     if (prev !== null) this.digests.toggle(classKey(prev.table, prev.home), b, rowHash(prev.table, prev.key, prev.version));
     this.digests.toggle(cls, b, rowHash(row.table, row.key, row.version));
-    this.q.putRow.run(row.table, row.key, row.value, row.version.wall, row.version.logical, row.version.region, row.home, b);
+    this.q.putRow.run(row.table, row.key, row.value, row.version.wall, row.version.logical, row.version.region, row.home, b, row.epoch ?? 0);
   }
 
   private logChange(c: LoggedChange): void {
     if (c.kind === 'counter') {
-      this.q.log.run(c.seq, c.committedMs, 'counter', c.table, c.key, null, c.version.wall, c.version.logical, c.version.region, null, null, null, null, c.slot, c.p, c.n);
+      this.q.log.run(c.seq, c.committedMs, 'counter', c.table, c.key, null, c.version.wall, c.version.logical, c.version.region, null, null, null, null, c.slot, c.p, c.n, 0);
     } else {
       const p = c.prev;
-      this.q.log.run(c.seq, c.committedMs, 'row', c.table, c.key, c.value, c.version.wall, c.version.logical, c.version.region, p?.wall ?? null, p?.logical ?? null, p?.region ?? null, c.home, null, null, null);
+      this.q.log.run(c.seq, c.committedMs, 'row', c.table, c.key, c.value, c.version.wall, c.version.logical, c.version.region, p?.wall ?? null, p?.logical ?? null, p?.region ?? null, c.home, null, null, null, c.epoch ?? 0);
     }
   }
 
@@ -286,6 +295,7 @@ export class Store {
       let applied = 0;
       let skipped = 0;
       let refused = 0;
+      let fenced = 0;
       const conflicts: ResolvedConflict[] = [];
       for (const c of changes) {
         if (!this.o.mayStore(c.table, c.kind === 'row' ? c.home : null)) {
@@ -310,6 +320,18 @@ export class Store {
           this.q.putSlot.run(c.table, c.key, c.slot, m.p, m.n, v.wall, v.logical, v.region, b);
           applied++;
         } else {
+          if (c.home !== null) {
+            // Fencing: a source's log stream may not bring writes of an epoch older than
+            // the partition's newest — a deposed leader's unacknowledged tail. (Repairs
+            // and snapshots, between reconciled regions, are judged by version alone.)
+            const e = c.epoch ?? 0;
+            const known = this.q.getEpoch.get(c.home)?.epoch ?? 0;
+            if (watermark !== undefined && e < known) {
+              fenced++;
+              continue;
+            }
+            if (e > known) this.q.setEpoch.run(c.home, e);
+          }
           const cur = this.q.getRow.get(c.table, c.key);
           const curRow = cur === undefined ? null : toRow(cur);
           const m = mergeRow(curRow?.version ?? null, c.version, c.prev);
@@ -318,12 +340,12 @@ export class Store {
             skipped++;
             continue;
           }
-          this.writeRow({ table: c.table, key: c.key, value: c.value, version: c.version, home: c.home }, curRow);
+          this.writeRow({ table: c.table, key: c.key, value: c.value, version: c.version, home: c.home, ...(c.epoch !== undefined && { epoch: c.epoch }) }, curRow);
           applied++;
         }
       }
       if (watermark !== undefined) this.q.setInbound.run(watermark.source, watermark.applied, watermark.sourceMs);
-      return { applied, skipped, refused, conflicts };
+      return { applied, skipped, refused, fenced, conflicts };
     })();
   }
 
@@ -395,7 +417,7 @@ export class Store {
         if (s !== undefined) out.push({ kind: 'counter', table: s.tbl, key: s.key, slot: s.slot, p: s.p, n: s.n, version: { wall: s.vw, logical: s.vl, region: s.vr } });
       } else {
         const r = this.q.getRow.get(e.table, e.key);
-        if (r !== undefined) out.push({ kind: 'row', table: r.tbl, key: r.key, value: r.value, version: { wall: r.vw, logical: r.vl, region: r.vr }, prev: null, home: r.home });
+        if (r !== undefined) out.push({ kind: 'row', table: r.tbl, key: r.key, value: r.value, version: { wall: r.vw, logical: r.vl, region: r.vr }, prev: null, home: r.home, ...(r.epoch > 0 && { epoch: r.epoch }) });
       }
     }
     return out;
@@ -408,6 +430,58 @@ export class Store {
 
   slotsPage(after: { table: string; key: string; slot: string }, limit: number): CounterSlot[] {
     return this.q.slotsPage.all(after.table, after.table, after.key, after.table, after.key, after.slot, limit).map(toSlot);
+  }
+
+  // ---- leadership: epochs, reconciliation, lost writes
+
+  /** The newest epoch known for a home partition, and the newest this region led under. */
+  partitionEpoch(partition: string): { epoch: number; led: number | null } {
+    return this.q.getEpoch.get(partition) ?? { epoch: 0, led: null };
+  }
+
+  raiseEpoch(partition: string, epoch: number): void {
+    this.q.setEpoch.run(partition, epoch);
+  }
+
+  /** Records that this region leads the partition under `epoch` (before it serves). */
+  markLed(partition: string, epoch: number): void {
+    this.q.setLed.run(partition, epoch, epoch);
+  }
+
+  /** This region's own logged row changes for a partition under one epoch, in order. */
+  changesUnderEpoch(partition: string, epoch: number): LoggedChange[] {
+    return this.q.epochChanges.all(partition, epoch).map(toChange);
+  }
+
+  /**
+   * A deposed leader's reconciliation, in one transaction: each of its rows the new
+   * leader does not hold at the same version is replaced by the leader's (`theirs`, null
+   * when the leader has no such row: removed here) and what this region had is kept in
+   * lost_writes — `acknowledged` says whether a client was told it was written. Bypasses
+   * last-writer-wins on purpose: the leader's history is the partition's history.
+   */
+  reconcile(partition: string, epoch: number, items: readonly { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[], nowMs: number): number {
+    return this.db.transaction(() => {
+      for (const { mine, theirs, acknowledged } of items) {
+        this.q.putLost.run(partition, epoch, mine.table, mine.key, mine.value, mine.version.wall, mine.version.logical, mine.version.region, nowMs, acknowledged ? 1 : 0);
+        const cur = this.q.getRow.get(mine.table, mine.key);
+        const curRow = cur === undefined ? null : toRow(cur);
+        if (theirs !== null) this.writeRow(theirs, curRow);
+        else if (curRow !== null) {
+          this.digests.toggle(classKey(curRow.table, curRow.home), bucketOf(curRow.key), rowHash(curRow.table, curRow.key, curRow.version));
+          this.db.prepare('DELETE FROM rows WHERE tbl = ? AND key = ?').run(curRow.table, curRow.key);
+        }
+      }
+      this.q.setLed.run(partition, epoch, null);
+      return items.length;
+    })();
+  }
+
+  lostWrites(limit = 1000): { total: number; writes: { id: number; partition: string; epoch: number; table: string; key: string; value: string | null; version: string; foundMs: number; acknowledged: boolean }[] } {
+    return {
+      total: this.q.lostCount.get()?.c ?? 0,
+      writes: this.q.lost.all(limit).map((l) => ({ id: l.id, partition: l.partition, epoch: l.epoch, table: l.tbl, key: l.key, value: l.value, version: `${l.vw}.${l.vl}.${l.vr}`, foundMs: l.found_ms, acknowledged: l.acknowledged === 1 })),
+    };
   }
 
   close(): void {

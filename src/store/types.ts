@@ -13,6 +13,8 @@ export interface StoredRow {
   readonly version: Hlc;
   /** Home tables: the row's home region. Global tables: null. */
   readonly home: string | null;
+  /** The leadership epoch of the home partition it was written under (0: none). */
+  readonly epoch?: number;
 }
 
 /** One region's share of a counter: increments (p) and decrements (n), both only grow. */
@@ -35,6 +37,9 @@ export interface RowChange {
   readonly version: Hlc;
   readonly prev: Hlc | null;
   readonly home: string | null;
+  /** The leadership epoch it was written under: replicas refuse epochs older than the
+   *  newest they know for the row's home partition (fencing). Absent: 0. */
+  readonly epoch?: number;
 }
 
 /** A counter change carries the slot's totals, not the delta: applying it twice, or an
@@ -57,8 +62,8 @@ export type LoggedChange = Change & { readonly seq: number; readonly committedMs
 /** A write to run at this region (it is the row's home, the table's primary, or the table
  *  takes writes anywhere). */
 export type LocalWrite =
-  | { readonly op: 'put'; readonly table: string; readonly key: string; readonly value: string; readonly home: string | null; readonly ifVersion?: Hlc | 'absent' }
-  | { readonly op: 'delete'; readonly table: string; readonly key: string; readonly home: string | null; readonly ifVersion?: Hlc | 'absent' }
+  | { readonly op: 'put'; readonly table: string; readonly key: string; readonly value: string; readonly home: string | null; readonly ifVersion?: Hlc | 'absent'; readonly epoch?: number }
+  | { readonly op: 'delete'; readonly table: string; readonly key: string; readonly home: string | null; readonly ifVersion?: Hlc | 'absent'; readonly epoch?: number }
   | { readonly op: 'increment'; readonly table: string; readonly key: string; readonly by: number };
 
 export type WriteOutcome =
@@ -81,6 +86,8 @@ export interface ResolvedConflict {
 export interface ApplyOutcome {
   readonly applied: number;
   readonly skipped: number;
+  /** Changes refused for an epoch older than the partition's newest known (fencing). */
+  readonly fenced: number;
   readonly conflicts: readonly ResolvedConflict[];
 }
 
