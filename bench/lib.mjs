@@ -250,3 +250,34 @@ export function processes({ pin, tempPrefix }) {
     },
   };
 }
+
+/**
+ * CPU used by named processes (each with its descendants) and by the rest of the machine,
+ * from now until each read(): { seconds, byName: { name: { pct, userSec, sysSec } }, othersPct,
+ * irqPct, stealPct } (percentages of one CPU). A process gone by read() counts as null.
+ */
+export function cpuMeter(pids) {
+  const t0 = performance.now();
+  const m0 = machineTicks();
+  const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, treeTicks(pid)]));
+  return {
+    read() {
+      const seconds = (performance.now() - t0) / 1000;
+      const m1 = machineTicks();
+      const pct = (ticks) => round(Math.max(0, (100 * ticks) / clkTck / seconds), 1);
+      const byName = {};
+      let ours = 0;
+      for (const [k, pid] of Object.entries(pids)) {
+        const a = start[k];
+        const b = treeTicks(pid);
+        if (a === null || b === null) {
+          byName[k] = null;
+          continue;
+        }
+        ours += b.user + b.sys - a.user - a.sys;
+        byName[k] = { pct: pct(b.user + b.sys - a.user - a.sys), userSec: (b.user - a.user) / clkTck, sysSec: (b.sys - a.sys) / clkTck };
+      }
+      return { seconds: round(seconds, 3), byName, othersPct: pct(m1.processes - m0.processes - ours), irqPct: pct(m1.irq - m0.irq), stealPct: pct(m1.steal - m0.steal) };
+    },
+  };
+}

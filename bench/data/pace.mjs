@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// The paced writer of bench/data's replication-lag run: open loop, a fixed rate per region.
+// Each region gets `--rate` PUTs per second of its own distinct keys, sent on schedule
+// whether or not earlier ones were answered (a slow region does not slow the writer
+// down, so lag and latency are those of the offered load, not of a load that backs off).
+// Latency is counted from each write's scheduled time (no coordinated omission).
+//
+//   node bench/data/pace.mjs --targets us-east-1=http://127.62.1.1:7070,... --rate 1000 \
+//       --warmup 5 --seconds 25 --table bench [--connections 32]     (token: BENCH_TOKEN)
+//
+// Prints {"phase":"warmup"} at start, {"phase":"measure","atMs":..} when the measured part
+// begins, then one final line {"phase":"done", "regions": {...}} with, per region, the
+// measured part's writes scheduled, answered 2xx, errors by kind, the achieved rate, and
+// latency p50/p99/max; then exits.
+
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+
+const { values: a } = parseArgs({
+  options: {
+    targets: { type: 'string' },
+    rate: { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '25' },
+    table: { type: 'string', default: 'bench' },
+    connections: { type: 'string', default: '32' },
+    prefix: { type: 'string', default: `p${process.pid}` },
+  },
+});
+const token = process.env.BENCH_TOKEN ?? '';
+const rate = Number(a.rate);
+const warmupMs = Number(a.warmup) * 1000;
+const measureMs = Number(a.seconds) * 1000;
+const targets = (a.targets ?? '').split(',').filter((s) => s !== '').map((s) => {
+  const i = s.indexOf('=');
+  return { region: s.slice(0, i), url: s.slice(i + 1) };
+});
+if (targets.length === 0 || !(rate > 0)) {
+  console.error('usage: node bench/data/pace.mjs --targets region=url,... --rate N --warmup S --seconds S');
+  process.exit(2);
+}
+const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const pad = 'x'.repeat(40);
+
+const streams = targets.map((t) => ({
+  ...t,
+  pool: new Pool(t.url, { connections: Number(a.connections), pipelining: 1, keepAliveTimeout: 30_000 }),
+  issued: 0,
+  inflight: 0,
+  maxInflight: 0,
+  m: { scheduled: 0, ok: 0, errors: {}, latMs: [] },
+}));
+
+const t0 = performance.now();
+const measureFrom = t0 + warmupMs;
+const endAt = measureFrom + measureMs;
+say({ phase: 'warmup', atMs: Date.now() });
+let measuring = false;
+
+function send(s, i, scheduledAt) {
+  const measured = scheduledAt >= measureFrom && scheduledAt < endAt;
+  if (measured) s.m.scheduled++;
+  const key = `${s.region}-${a.prefix}-${i}`;
+  const body = `{"user":"${key}","score":${i},"tags":["a","b"],"note":"${pad}"}`;
+  s.inflight++;
+  s.maxInflight = Math.max(s.maxInflight, s.inflight);
+  const fail = (kind) => {
+    if (measured) s.m.errors[kind] = (s.m.errors[kind] ?? 0) + 1;
+  };
+  s.pool
+    .request({ method: 'PUT', path: `/data/v1/tables/${a.table}/rows/${encodeURIComponent(key)}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body, headersTimeout: 10_000, bodyTimeout: 10_000 })
+    .then(async (r) => {
+      await r.body.dump();
+      if (r.statusCode >= 200 && r.statusCode < 300) {
+        if (measured) {
+          s.m.ok++;
+          s.m.latMs.push(performance.now() - scheduledAt);
+        }
+      } else fail(`http_${r.statusCode}`);
+    }, (e) => fail(e.code ?? e.name ?? 'error'))
+    .finally(() => s.inflight--);
+}
+
+// Every millisecond (as near as timers go): send what is due by now, each with its own
+// scheduled time, so a late timer sends a small burst rather than skipping writes.
+const tick = setInterval(() => {
+  const now = performance.now();
+  if (!measuring && now >= measureFrom) {
+    measuring = true;
+    say({ phase: 'measure', atMs: Date.now() });
+  }
+  const until = Math.min(now, endAt);
+  for (const s of streams) {
+    const due = Math.floor(((until - t0) * rate) / 1000);
+    while (s.issued < due) {
+      const scheduledAt = t0 + (s.issued * 1000) / rate;
+      send(s, s.issued, scheduledAt);
+      s.issued++;
+    }
+  }
+  if (now >= endAt) {
+    clearInterval(tick);
+    void finish();
+  }
+}, 1);
+
+async function finish() {
+  // Let the writes in flight be answered (bounded), then report.
+  const deadline = performance.now() + 10_000;
+  while (streams.some((s) => s.inflight > 0) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const q = (xs, p) => (xs.length === 0 ? null : Math.round(xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(p * xs.length) - 1))] * 100) / 100);
+  const regions = {};
+  for (const s of streams) {
+    const lat = s.m.latMs.sort((x, y) => x - y);
+    regions[s.region] = {
+      scheduled: s.m.scheduled,
+      ok: s.m.ok,
+      errors: s.m.errors,
+      unanswered: s.inflight,
+      achievedPerSec: Math.round((s.m.ok / measureMs) * 1000 * 10) / 10,
+      maxInflight: s.maxInflight,
+      latencyMs: { p50: q(lat, 0.5), p99: q(lat, 0.99), max: q(lat, 1) },
+    };
+  }
+  say({ phase: 'done', atMs: Date.now(), ratePerRegion: rate, measureSec: measureMs / 1000, regions });
+  await Promise.all(streams.map((s) => s.pool.destroy()));
+  process.exit(0);
+}

@@ -1,0 +1,620 @@
+#!/usr/bin/env node
+// bench/data: Meridian's data path on this machine, in one run (DESIGN.md §8, issue #6).
+//
+//   npm run build && node bench/data/run.mjs [options]     (--help for the options)
+//
+// 1. Local-commit write throughput. A real `meridian node` (bin/meridian.js, roles [] —
+//    the mesh/admin server with the data API only; durability fsync, the default) pinned to
+//    the last CPU, loaded by wrk (put.lua: PUTs of distinct keys with ~100-byte JSON values
+//    to a `writes: anywhere` global table, keep-alive, 64 connections) pinned to CPU 0.
+//    Twice: a node alone (a one-region topology) and a node in a three-region set (its two
+//    peers, on CPU 0 beside wrk, receive its replication stream over the mesh directly, no
+//    WAN emulation), alternating ABBA. Per run: writes/s, latency, the node's CPU µs per
+//    write, its RSS, writes per transaction (/status data.writes: committed / batches), and
+//    for the set how long the peers took to catch up. The anchor, same run, same CPU:
+//    bare better-sqlite3 (anchor.mjs) inserting the same rows with the same pragmas in
+//    transactions of the batch size the node was measured to use.
+// 2. Replication lag. A local world from dist/world (the World supervisor `meridian dev`
+//    runs: one node process per region, the example application, the WAN relays holding
+//    each chunk for half the measured RTT, ±1 ms jitter), three regions, no users, roles [].
+//    pace.mjs writes at a fixed open-loop rate to every region (its own keys, the same
+//    global table) for a warm-up and a measured window. Per ordered pair (source → dest):
+//    the link's RTT, lag p50/p99 from the destination's /status (its window of the last
+//    1,024 changes, sampled every second) and from the /metrics histogram (per applied
+//    batch, the batch's oldest change), against RTT + 25 ms.
+//
+// Writes bench/data/last-run.json. Everything listens on 127.60–127.63.x.x; every process
+// is stopped at the end, on Ctrl-C, on errors (and, through setpriv --pdeathsig and the
+// world's --exit-with-parent, if this process is killed).
+
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cpuMeter, exited, has, log, machineBusyTicks, clkTck, memory, processes, round, sleep, treeTicks } from '../lib.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+
+const usage = `usage: node bench/data/run.mjs [options]
+  --duration S        seconds of wrk load per node per round (default 10)
+  --rounds R          throughput rounds, alone and set alternating ABBA (default 2)
+  --warmup S          seconds of unmeasured wrk load per node first (default 3)
+  --connections C     wrk -c (default 64)
+  --anchor-seconds S  seconds per anchor run (default 4)
+  --lag-regions N     regions in the lag world, 2..4 (default 3: us-east-1, eu-west-1,
+                      ap-southeast-1; 4 adds us-west-2)
+  --lag-rate N        writes/s per region in the lag world (default 1000)
+  --lag-warmup S      seconds of paced writes before the lag window (default 5)
+  --lag-seconds S     seconds of the measured lag window (default 25)
+  --no-throughput     skip part 1
+  --no-lag            skip part 2
+  --no-pin            do not pin with taskset
+  --out FILE          results (default bench/data/last-run.json)`;
+
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '10' },
+      rounds: { type: 'string', default: '2' },
+      warmup: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '64' },
+      'anchor-seconds': { type: 'string', default: '4' },
+      'lag-regions': { type: 'string', default: '3' },
+      'lag-rate': { type: 'string', default: '1000' },
+      'lag-warmup': { type: 'string', default: '5' },
+      'lag-seconds': { type: 'string', default: '25' },
+      'no-throughput': { type: 'boolean', default: false },
+      'no-lag': { type: 'boolean', default: false },
+      'no-pin': { type: 'boolean', default: false },
+      out: { type: 'string', default: join(here, 'last-run.json') },
+      help: { type: 'boolean', default: false },
+    },
+  }));
+} catch (e) {
+  console.error(`${e.message}\n${usage}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const num = (name, min, max = Infinity) => {
+  const v = Number(args[name]);
+  if (!Number.isFinite(v) || v < min || v > max) {
+    console.error(`--${name} ${args[name]}: expected a number from ${min}${max === Infinity ? '' : ` to ${max}`}`);
+    process.exit(2);
+  }
+  return v;
+};
+const settings = {
+  durationSec: num('duration', 1),
+  rounds: num('rounds', 1),
+  warmupSec: num('warmup', 0),
+  connections: num('connections', 1),
+  anchorSec: num('anchor-seconds', 1),
+  lagRegions: num('lag-regions', 2, 4),
+  lagRate: num('lag-rate', 1),
+  lagWarmupSec: num('lag-warmup', 0),
+  lagSec: num('lag-seconds', 1),
+};
+const targets = { writesPerSec: 10_000, lagSlackMs: 25, idleRssMiB: 150 };
+
+if (!args['no-throughput'] && !has('wrk')) {
+  console.error('bench/data needs wrk: apt-get update && apt-get install -y wrk');
+  process.exit(2);
+}
+if (!existsSync(join(root, 'dist/world/index.js'))) {
+  console.error('dist/ is not built: run `npm run build` first');
+  process.exit(2);
+}
+const ncpu = cpus().length;
+const pin = !args['no-pin'] && ncpu >= 2 && has('taskset');
+const serverCpu = String(ncpu - 1);
+const clientCpu = '0';
+const meridianBin = join(root, 'bin/meridian.js');
+/** As bin/meridian.js's first line (and the local world) runs a node. */
+const nodeFlags = ['--max-semi-space-size=2'];
+
+// The world's processes are its supervisor's, not the lab's: kill them on exit before the
+// lab removes the directory they write to (listeners run in the order they were added).
+let world;
+process.on('exit', () => world?.killAllNow());
+const lab = processes({ pin, tempPrefix: 'meridian-bench-data-' });
+const { start, stop } = lab;
+
+const { sign } = await import('../../dist/mesh/index.js');
+const { latencyModel, parseTopology } = await import('../../dist/topology/index.js');
+const { loadRegionCatalog } = await import('../../dist/geo/index.js');
+
+// ---------------------------------------------------------------- helpers
+
+const fmtInt = (x) => (x === null || x === undefined || Number.isNaN(x) ? '?' : Math.round(x).toLocaleString('en-US'));
+const fmt = (x, d = 1) => (x === null || x === undefined || Number.isNaN(x) ? '?' : x.toFixed(d));
+
+/** A signed GET on a node's mesh server (/status, /metrics), as an operator would. */
+async function meshGet(secret, host, path, timeoutMs = 3000) {
+  const r = await fetch(`http://${host}:7070${path}`, { headers: sign(secret, 'operator', 'GET', path, Date.now()), signal: AbortSignal.timeout(timeoutMs) });
+  if (r.status !== 200) throw new Error(`${host} ${path}: ${r.status}`);
+  return path === '/metrics' ? r.text() : r.json();
+}
+
+function topologyYaml(regions, octet) {
+  return `# generated by bench/data/run.mjs
+service: { name: bench, zone: bench.example.test, hosts: [www] }
+regions:
+${regions.map((id, i) => `  - { id: ${id}, jurisdiction: x${i}, public: 127.${octet}.${i + 1}.1, mesh: "127.${octet}.${i + 1}.1:7070", app: "http://127.${octet}.${i + 1}.1:9000" }`).join('\n')}
+deployment: { model: active-active, primary: ${regions[0]} }
+node: { roles: [] }
+data:
+  durability: fsync
+  tables:
+    bench: { locality: global, writes: anywhere }
+`;
+}
+
+const secret = randomBytes(24).toString('base64url');
+const token = randomBytes(24).toString('base64url');
+
+async function waitStatus(host, child, what, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}):\n${child.stderrText}`);
+    try {
+      return await meshGet(secret, host, '/status', 1000);
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`${what} did not answer /status within ${timeoutMs / 1000} s (${e.message}):\n${child.stderrText}`, { cause: e });
+      await sleep(200);
+    }
+  }
+}
+
+function startNode(cpu, configPath, region, dataDir) {
+  const child = start(cpu, process.execPath, [...nodeFlags, meridianBin, 'node', '--config', configPath, '--region', region, '--data-dir', dataDir, '--exit-with-parent'], {
+    env: { ...process.env, MERIDIAN_MESH_SECRET: secret, MERIDIAN_APP_TOKEN: token, MERIDIAN_LOG_LEVEL: 'warn' },
+  });
+  child.stdout.resume();
+  return child;
+}
+
+// ---------------------------------------------------------------- part 1: throughput
+
+let wrkSeq = 0;
+
+/** One wrk run of PUTs against a node: wrk's figures, the node's CPU and writes, the peers' CPU. */
+async function wrkRun(target, seconds, measured) {
+  const prefix = `w${++wrkSeq}`;
+  const s0 = await meshGet(secret, target.host, '/status');
+  const node0 = treeTicks(target.child.pid);
+  const child = start(clientCpu, 'wrk', [`-t1`, `-c${settings.connections}`, `-d${seconds}s`, '--latency', '-s', join(here, 'put.lua'), `http://${target.host}:7070`], {
+    env: { ...process.env, BENCH_TOKEN: token, BENCH_PREFIX: prefix, BENCH_TABLE: 'bench' },
+  });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  const meter = cpuMeter({ node: target.child.pid, wrk: child.pid, ...Object.fromEntries(target.peers.map((p) => [p.region, p.child.pid])) });
+  let cpu = null;
+  const sampler = setTimeout(() => (cpu = meter.read()), Math.max(0, seconds * 1000 - 300));
+  const done = await exited(child, (seconds + 20) * 1000);
+  clearTimeout(sampler);
+  if (!done) {
+    await stop(child);
+    throw new Error(`wrk did not stop within ${seconds + 20} s`);
+  }
+  lab.forget(child);
+  const node1 = treeTicks(target.child.pid);
+  const s1 = await meshGet(secret, target.host, '/status');
+  if (child.exitCode !== 0) throw new Error(`wrk exited ${child.exitCode}:\n${stdout}\n${child.stderrText}`);
+  const line = stdout.split('\n').find((l) => l.startsWith('WRK-JSON '));
+  if (line === undefined) throw new Error(`no WRK-JSON line from wrk:\n${stdout}`);
+  const w = JSON.parse(line.slice('WRK-JSON '.length));
+  const secs = w.durationUs / 1e6;
+  const committed = s1.data.writes.committed - s0.data.writes.committed;
+  const batches = s1.data.writes.batches - s0.data.writes.batches;
+  const r = {
+    node: target.name,
+    measured,
+    writesPerSec: round(w.requests / secs),
+    requests: w.requests,
+    seconds: round(secs, 3),
+    errors: w.errors,
+    p50Ms: round(w.latencyUs.p50 / 1000, 2),
+    p90Ms: round(w.latencyUs.p90 / 1000, 2),
+    p99Ms: round(w.latencyUs.p99 / 1000, 2),
+    p999Ms: round(w.latencyUs.p999 / 1000, 2),
+    maxMs: round(w.latencyUs.max / 1000, 1),
+    committed,
+    batches,
+    writesPerTransaction: batches > 0 ? round(committed / batches, 1) : null,
+    nodeCpuUsPerWrite: committed > 0 ? round((((node1.user + node1.sys - node0.user - node0.sys) / clkTck) * 1e6) / committed, 1) : null,
+    nodeUserUsPerWrite: committed > 0 ? round((((node1.user - node0.user) / clkTck) * 1e6) / committed, 1) : null,
+    nodeSysUsPerWrite: committed > 0 ? round((((node1.sys - node0.sys) / clkTck) * 1e6) / committed, 1) : null,
+    cpu,
+    rssAfterMiB: memory(target.child.pid),
+  };
+  if (target.peers.length > 0) r.catchUp = await catchUp(target, committed, node0);
+  log(`  ${target.name}${measured ? '' : ' (warm-up)'}: ${fmtInt(r.writesPerSec)} writes/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, errors ${JSON.stringify(w.errors)}, ${r.writesPerTransaction} writes/tx, node ${r.nodeCpuUsPerWrite} µs/write, CPU: ${cpu === null ? '?' : Object.entries(cpu.byName).map(([k, v]) => `${k} ${v?.pct ?? '?'}%`).join(', ')}, others ${cpu?.othersPct ?? '?'}%${r.catchUp ? `, peers caught up in ${r.catchUp.seconds} s (source ${r.catchUp.sourceCpuUsPerWrite} µs/write incl. shipping)` : ''}`);
+  return r;
+}
+
+/** After a set run: how long until both peers acknowledged everything, and the source's CPU
+ *  per write including the shipping that went on after wrk stopped. */
+async function catchUp(target, committed, node0) {
+  const t0 = Date.now();
+  let st;
+  for (;;) {
+    st = await meshGet(secret, target.host, '/status');
+    const pending = Object.values(st.data.replication.outbound).map((o) => o.pending);
+    if (pending.every((p) => p === 0) || Date.now() - t0 > 60_000) break;
+    await sleep(100);
+  }
+  const node1 = treeTicks(target.child.pid);
+  const pending = Object.fromEntries(Object.entries(st.data.replication.outbound).map(([d, o]) => [d, o.pending]));
+  return {
+    seconds: round((Date.now() - t0) / 1000, 1),
+    pending,
+    sourceCpuUsPerWrite: committed > 0 ? round((((node1.user + node1.sys - node0.user - node0.sys) / clkTck) * 1e6) / committed, 1) : null,
+  };
+}
+
+function anchorRun(batch, schema) {
+  const a = [...(pin ? ['taskset', '-c', serverCpu] : []), process.execPath, join(here, 'anchor.mjs'), '--dir', join(lab.workDir(), 'anchor'), '--batch', String(batch), '--seconds', String(settings.anchorSec), '--schema', schema];
+  const r = spawnSync(a[0], a.slice(1), { encoding: 'utf8', timeout: (settings.anchorSec + 30) * 1000 });
+  if (r.status !== 0) throw new Error(`anchor.mjs failed (${r.status ?? r.signal}):\n${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  log(`  anchor (${schema}, ${batch} writes/tx): ${fmtInt(out.writesPerSec)} writes/s, ${out.cpuUsPerWrite} µs/write, tx p99 ${out.txP99Ms} ms`);
+  return out;
+}
+
+function mean(xs) {
+  const v = xs.filter((x) => x !== null && x !== undefined);
+  return v.length === 0 ? null : v.reduce((s, x) => s + x, 0) / v.length;
+}
+
+/** The measured runs of one node, pooled: writes/s over all of them, the rest averaged. */
+function pool(runs) {
+  const requests = runs.reduce((s, r) => s + r.requests, 0);
+  const seconds = runs.reduce((s, r) => s + r.seconds, 0);
+  const committed = runs.reduce((s, r) => s + r.committed, 0);
+  const batches = runs.reduce((s, r) => s + r.batches, 0);
+  const errors = runs.reduce((s, r) => s + Object.values(r.errors).reduce((a, b) => a + b, 0), 0);
+  return {
+    writesPerSec: round(requests / seconds),
+    byRun: runs.map((r) => r.writesPerSec),
+    p50Ms: round(mean(runs.map((r) => r.p50Ms)), 2),
+    p99Ms: round(mean(runs.map((r) => r.p99Ms)), 2),
+    maxMs: Math.max(...runs.map((r) => r.maxMs)),
+    errors,
+    writesPerTransaction: round(committed / batches, 1),
+    nodeCpuUsPerWrite: round(mean(runs.map((r) => r.nodeCpuUsPerWrite)), 1),
+    nodeUserUsPerWrite: round(mean(runs.map((r) => r.nodeUserUsPerWrite)), 1),
+    nodeSysUsPerWrite: round(mean(runs.map((r) => r.nodeSysUsPerWrite)), 1),
+    nodeCpuPct: round(mean(runs.map((r) => r.cpu?.byName.node?.pct)), 0),
+    wrkCpuPct: round(mean(runs.map((r) => r.cpu?.byName.wrk?.pct)), 0),
+    othersMaxPct: Math.max(...runs.map((r) => r.cpu?.othersPct ?? 0)),
+    catchUpSec: runs[0].catchUp === undefined ? null : Math.max(...runs.map((r) => r.catchUp.seconds)),
+    sourceCpuUsPerWriteWithShipping: runs[0].catchUp === undefined ? null : round(mean(runs.map((r) => r.catchUp.sourceCpuUsPerWrite)), 1),
+    peersCpuPct: runs[0].catchUp === undefined ? null : Object.fromEntries(Object.keys(runs[0].cpu?.byName ?? {}).filter((k) => k !== 'node' && k !== 'wrk').map((k) => [k, round(mean(runs.map((r) => r.cpu?.byName[k]?.pct)), 0)])),
+  };
+}
+
+async function throughput() {
+  const dir = lab.workDir();
+  const aloneCfg = join(dir, 'alone.yaml');
+  const setCfg = join(dir, 'set.yaml');
+  const setRegions = ['us-east-1', 'us-west-2', 'eu-west-1'];
+  writeFileSync(aloneCfg, topologyYaml(['us-east-1'], 60));
+  writeFileSync(setCfg, topologyYaml(setRegions, 61));
+
+  log('part 1: local-commit write throughput');
+  const alone = { name: 'alone', host: '127.60.1.1', child: startNode(serverCpu, aloneCfg, 'us-east-1', join(dir, 'alone')), peers: [] };
+  const setPeers = setRegions.slice(1).map((region, i) => ({ region, host: `127.61.${i + 2}.1`, child: startNode(clientCpu, setCfg, region, join(dir, `set-${region}`)) }));
+  const set = { name: 'in a set of 3', host: '127.61.1.1', child: startNode(serverCpu, setCfg, 'us-east-1', join(dir, 'set-us-east-1')), peers: setPeers };
+  await waitStatus(alone.host, alone.child, 'the lone node');
+  await waitStatus(set.host, set.child, 'the set\'s source node');
+  for (const p of setPeers) await waitStatus(p.host, p.child, `the set's ${p.region} node`);
+  await sleep(2000); // let start-up settle before the idle figures
+  const rss = {
+    aloneIdle: memory(alone.child.pid),
+    setIdle: memory(set.child.pid),
+    peersIdle: Object.fromEntries(setPeers.map((p) => [p.region, memory(p.child.pid)])),
+  };
+  log(`  idle RSS: alone ${rss.aloneIdle?.rssMiB} MiB, set source ${rss.setIdle?.rssMiB} MiB, peers ${Object.values(rss.peersIdle).map((m) => m?.rssMiB).join(', ')} MiB`);
+
+  const runs = [];
+  if (settings.warmupSec > 0) {
+    runs.push(await wrkRun(alone, settings.warmupSec, false));
+    runs.push(await wrkRun(set, settings.warmupSec, false));
+  }
+  for (let round_ = 0; round_ < settings.rounds; round_++) {
+    const order = round_ % 2 === 0 ? [alone, set] : [set, alone];
+    for (const t of order) runs.push(await wrkRun(t, settings.durationSec, true));
+  }
+  rss.aloneAfter = memory(alone.child.pid);
+  rss.setAfter = memory(set.child.pid);
+  rss.peersAfter = Object.fromEntries(setPeers.map((p) => [p.region, memory(p.child.pid)]));
+  const finalStatus = { alone: (await meshGet(secret, alone.host, '/status')).data, set: (await meshGet(secret, set.host, '/status')).data };
+  const peerStatus = {};
+  for (const p of setPeers) peerStatus[p.region] = (await meshGet(secret, p.host, '/status')).data.replication.inbound['us-east-1'];
+  for (const c of [alone.child, set.child, ...setPeers.map((p) => p.child)]) await stop(c);
+
+  const measured = runs.filter((r) => r.measured);
+  const pooled = { alone: pool(measured.filter((r) => r.node === alone.name)), set: pool(measured.filter((r) => r.node === set.name)) };
+
+  log('  anchors (bare better-sqlite3, same pragmas, same CPU):');
+  const batchSizes = [...new Set([Math.round(pooled.alone.writesPerTransaction), Math.round(pooled.set.writesPerTransaction)])];
+  if (batchSizes.length === 2 && Math.abs(batchSizes[0] - batchSizes[1]) / batchSizes[0] < 0.2) batchSizes.pop();
+  const anchors = [];
+  for (const b of batchSizes) for (const schema of ['plain', 'meridian']) anchors.push(anchorRun(b, schema));
+  return { runs, pooled, anchors, rss, finalStatus, peerStatus };
+}
+
+// ---------------------------------------------------------------- part 2: replication lag
+
+/** The lag histogram's cumulative buckets per (source, dest) from /metrics text. */
+function lagBuckets(text) {
+  const out = {};
+  const re = /^meridian_replication_lag_seconds_bucket\{([^}]*)\} (\S+)$/gm;
+  for (const m of text.matchAll(re)) {
+    const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const k = `${labels.source}>${labels.dest}`;
+    (out[k] ??= []).push({ le: labels.le === '+Inf' ? Infinity : Number(labels.le), count: Number(m[2]) });
+  }
+  return out;
+}
+
+/** The q-quantile of a histogram delta, interpolated linearly inside its bucket (as
+ *  Prometheus's histogram_quantile does); in ms. */
+function histQuantile(buckets, q) {
+  const total = buckets[buckets.length - 1]?.count ?? 0;
+  if (total === 0) return null;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return prevLe * 1000;
+      return (prevLe + ((b.le - prevLe) * (rank - prevCount)) / Math.max(1, b.count - prevCount)) * 1000;
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return prevLe * 1000;
+}
+
+async function lagWorld() {
+  const { World } = await import('../../dist/world/index.js');
+  const regions = ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'us-west-2'].slice(0, settings.lagRegions);
+  const yaml = topologyYaml(regions, 62);
+  const parsed = parseTopology(yaml, loadRegionCatalog());
+  if (!parsed.ok) throw new Error(`lag world topology: ${JSON.stringify(parsed.problems)}`);
+  const model = latencyModel(parsed.topology);
+  const runDir = join(lab.workDir(), 'world');
+  mkdirSync(runDir, { recursive: true });
+  log(`part 2: replication lag — a world of ${regions.length} regions (${regions.join(', ')}), ${settings.lagRate} writes/s per region`);
+  world = new World({ topologyYaml: yaml, users: 0, seed: 1, runDir, relayOctet: 63, jitterMs: 2 });
+  await world.start();
+  const hosts = Object.fromEntries(regions.map((id, i) => [id, `127.62.${i + 1}.1`]));
+  const pids = Object.fromEntries(world.regions.flatMap((r) => [[`${r.wr.region.id}/node`, r.node.pid], [`${r.wr.region.id}/app`, r.app.pid]]));
+  const wsecret = world.secret;
+  const rssIdle = Object.fromEntries(regions.map((id) => [id, memory(pids[`${id}/node`])]));
+
+  const writer = start(clientCpu, process.execPath, [join(here, 'pace.mjs'), '--targets', regions.map((id) => `${id}=${world.dataUrl(id)}`).join(','), '--rate', String(settings.lagRate), '--warmup', String(settings.lagWarmupSec), '--seconds', String(settings.lagSec), '--table', 'bench'], {
+    env: { ...process.env, BENCH_TOKEN: world.appToken },
+  });
+  // Unpinned: in the world, every process goes where the scheduler puts it.
+  const lines = [];
+  let buf = '';
+  const waiters = [];
+  writer.stdout.on('data', (d) => {
+    buf += d;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const l = JSON.parse(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      lines.push(l);
+      for (const w of waiters.splice(0)) w();
+    }
+  });
+  const phase = async (p, timeoutMs) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!lines.some((l) => l.phase === p)) {
+      if (writer.exitCode !== null) throw new Error(`pace.mjs exited (${writer.exitCode}) before ${p}:\n${writer.stderrText}`);
+      if (Date.now() > deadline) throw new Error(`pace.mjs: no ${p} within ${timeoutMs / 1000} s`);
+      await new Promise((r) => {
+        waiters.push(r);
+        setTimeout(r, 500);
+      });
+    }
+    return lines.find((l) => l.phase === p);
+  };
+
+  await phase('measure', (settings.lagWarmupSec + 10) * 1000);
+  const metrics0 = Object.fromEntries(await Promise.all(regions.map(async (id) => [id, lagBuckets(await meshGet(wsecret, hosts[id], '/metrics'))])));
+  const status0 = Object.fromEntries(await Promise.all(regions.map(async (id) => [id, (await meshGet(wsecret, hosts[id], '/status')).data])));
+  const meter = cpuMeter({ ...pids, writer: writer.pid });
+  const self0 = process.cpuUsage();
+  // Each destination's /status every second: its window of the last 1,024 changes per source.
+  const windows = [];
+  const poll = setInterval(() => {
+    void Promise.all(regions.map(async (id) => [id, (await meshGet(wsecret, hosts[id], '/status', 900)).data.replication.inbound])).then(
+      (xs) => windows.push({ atMs: Date.now(), inbound: Object.fromEntries(xs) }),
+      () => windows.push({ atMs: Date.now(), error: true }),
+    );
+  }, 1000);
+  let cpu = null;
+  const cpuTimer = setTimeout(() => (cpu = meter.read()), settings.lagSec * 1000 - 200);
+  const done = await phase('done', (settings.lagSec + 30) * 1000);
+  clearInterval(poll);
+  clearTimeout(cpuTimer);
+  cpu ??= meter.read();
+  const selfCpu = process.cpuUsage(self0);
+  cpu.byName['runner (WAN relays)'] = { pct: round(((selfCpu.user + selfCpu.system) / 1e6 / cpu.seconds) * 100, 1) };
+  const metrics1 = Object.fromEntries(await Promise.all(regions.map(async (id) => [id, lagBuckets(await meshGet(wsecret, hosts[id], '/metrics'))])));
+  const status1 = Object.fromEntries(await Promise.all(regions.map(async (id) => [id, (await meshGet(wsecret, hosts[id], '/status')).data])));
+  const rssEnd = Object.fromEntries(regions.map((id) => [id, memory(pids[`${id}/node`])]));
+  await exited(writer, 15_000);
+  lab.forget(writer);
+
+  // Convergence: every destination has applied everything each source committed.
+  const t0 = Date.now();
+  let converged = null;
+  while (Date.now() - t0 < 30_000) {
+    const st = Object.fromEntries(await Promise.all(regions.map(async (id) => [id, (await meshGet(wsecret, hosts[id], '/status')).data])));
+    if (regions.every((s) => regions.every((d) => d === s || st[d].replication.inbound[s].applied >= st[s].replication.log.lastSeq))) {
+      converged = round((Date.now() - t0) / 1000, 1);
+      break;
+    }
+    await sleep(100);
+  }
+
+  const pairs = [];
+  for (const src of regions) {
+    for (const dst of regions) {
+      if (src === dst) continue;
+      const rtt = model.regionRtt(src, dst).ms;
+      const k = `${src}>${dst}`;
+      const b0 = metrics0[dst][k] ?? [];
+      const b1 = metrics1[dst][k] ?? [];
+      const delta = b1.map((b, i) => ({ le: b.le, count: b.count - (b0[i]?.count ?? 0) }));
+      const bound = rtt + targets.lagSlackMs;
+      const within = [...delta].reverse().find((b) => b.le * 1000 <= bound);
+      const total = delta[delta.length - 1]?.count ?? 0;
+      const ws = windows.filter((w) => !w.error && w.inbound[dst]?.[src] !== undefined).map((w) => w.inbound[dst][src]);
+      const p50s = ws.map((w) => w.lagMsP50).sort((x, y) => x - y);
+      const p99s = ws.map((w) => w.lagMsP99).sort((x, y) => x - y);
+      const med = (xs) => (xs.length === 0 ? null : xs[Math.floor(xs.length / 2)]);
+      const applied = status1[dst].replication.inbound[src].changesApplied - status0[dst].replication.inbound[src].changesApplied;
+      pairs.push({
+        source: src,
+        dest: dst,
+        rttMs: rtt,
+        boundMs: round(bound, 1),
+        statusSamples: ws.length,
+        statusP50MsMedian: med(p50s),
+        statusP99MsMedian: med(p99s),
+        statusP99MsMax: p99s.length === 0 ? null : p99s[p99s.length - 1],
+        batches: total,
+        changesApplied: applied,
+        changesPerBatch: total > 0 ? round(applied / total, 1) : null,
+        histP50Ms: round(histQuantile(delta, 0.5), 1),
+        histP99Ms: round(histQuantile(delta, 0.99), 1),
+        batchesWithinBoundPct: within === undefined || total === 0 ? null : round((100 * within.count) / total, 2),
+        withinBoundBucketMs: within === undefined ? null : within.le * 1000,
+        histBuckets: delta,
+        meetsStatusMax: p99s.length > 0 && p99s[p99s.length - 1] <= bound,
+        meetsStatusMedian: p99s.length > 0 && med(p99s) <= bound,
+      });
+    }
+  }
+  await world.stop();
+  world = undefined;
+  for (const p of pairs) log(`  ${p.source} → ${p.dest}: RTT ${p.rttMs} ms, lag p50 ${p.statusP50MsMedian} ms, p99 ${p.statusP99MsMedian} ms (worst second ${p.statusP99MsMax} ms), histogram p99 ≈ ${p.histP99Ms} ms; bound ${p.boundMs} ms: ${p.meetsStatusMax ? 'met' : 'NOT met'}`);
+  const conflicts = Object.fromEntries(regions.map((id) => [id, status1[id].replication.conflicts.total]));
+  const antiEntropy = Object.fromEntries(regions.map((id) => [id, status1[id].replication.antiEntropy]));
+  return { regions, rate: settings.lagRate, writer: done, pairs, cpu, rssIdle, rssEnd, convergedSec: converged, conflicts, antiEntropy, statusWindows: windows.length };
+}
+
+// ---------------------------------------------------------------- machine
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const git = (argv) => spawnSync('git', ['-C', root, ...argv], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  const pkgVersion = (p) => {
+    try {
+      return JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')).version;
+    } catch {
+      return null;
+    }
+  };
+  return {
+    nproc: ncpu,
+    cpuModel: cpuinfo.match(/^model name\s*:\s*(.*)$/m)?.[1] ?? null,
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    kernel: release(),
+    node: process.version,
+    betterSqlite3: pkgVersion('better-sqlite3'),
+    sqlite: (() => {
+      const r = spawnSync(process.execPath, ['-e', "const D=require('better-sqlite3');const d=new D(':memory:');console.log(d.prepare('select sqlite_version() v').get().v)"], { cwd: root, encoding: 'utf8' });
+      return r.stdout.trim() || null;
+    })(),
+    undici: pkgVersion('undici'),
+    wrk: spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout?.match(/wrk (\S+)/)?.[1] ?? null,
+    tmpFilesystem: spawnSync('df', ['-T', lab.workDir()], { encoding: 'utf8' }).stdout.trim().split('\n').pop()?.split(/\s+/)[1] ?? null,
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    uncommitted: git(['status', '--porcelain', '--', 'src']).split('\n').filter((l) => l !== ''),
+    pinned: pin,
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+function printThroughput(t) {
+  console.log('\nLocal-commit writes (PUT, ~100-byte JSON, distinct keys; wrk -c%d, node pinned to CPU %s, wrk to CPU %s):', settings.connections, serverCpu, clientCpu);
+  console.log('| node | writes/s | by run | p50 ms | p99 ms | max ms | errors | writes/tx | node CPU | µs/write (user + sys) | wrk CPU | others max |');
+  console.log('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [k, p] of Object.entries(t.pooled)) {
+    console.log(`| ${k} | ${fmtInt(p.writesPerSec)} | ${p.byRun.map(fmtInt).join(' · ')} | ${p.p50Ms} | ${p.p99Ms} | ${p.maxMs} | ${p.errors} | ${p.writesPerTransaction} | ${p.nodeCpuPct}% | ${p.nodeCpuUsPerWrite} (${p.nodeUserUsPerWrite} + ${p.nodeSysUsPerWrite}) | ${p.wrkCpuPct}% | ${p.othersMaxPct}% |`);
+  }
+  for (const a of t.anchors) console.log(`| anchor: better-sqlite3, ${a.schema} schema, ${a.batch} writes/tx | ${fmtInt(a.writesPerSec)} | — | tx ${a.txP50Ms} | tx ${a.txP99Ms} | — | 0 | ${a.batch} | ${a.cpuPct}% | ${a.cpuUsPerWrite} (${a.userUsPerWrite} + ${a.sysUsPerWrite}) | — | — |`);
+  const plain = t.anchors.filter((a) => a.schema === 'plain');
+  for (const [k, p] of Object.entries(t.pooled)) {
+    const a = plain.reduce((best, x) => (Math.abs(x.batch - p.writesPerTransaction) < Math.abs(best.batch - p.writesPerTransaction) ? x : best), plain[0]);
+    const m = t.anchors.find((x) => x.schema === 'meridian' && x.batch === a.batch);
+    console.log(`Meridian ${k} / anchor (plain, ${a.batch}/tx): ${fmt(p.writesPerSec / a.writesPerSec, 3)} by writes/s, ${fmt(a.cpuUsPerWrite / p.nodeCpuUsPerWrite, 3)} by CPU per write; / anchor (Meridian's schema): ${fmt(p.writesPerSec / m.writesPerSec, 3)} by writes/s. Target ≥ ${fmtInt(targets.writesPerSec)} writes/s: ${p.writesPerSec >= targets.writesPerSec ? 'met' : 'NOT met'}`);
+  }
+  const s = t.pooled.set;
+  console.log(`In the set: the source's CPU per write including the shipping after wrk stopped ${s.sourceCpuUsPerWriteWithShipping} µs; peers caught up within ${s.catchUpSec} s of wrk stopping; peers' CPU while loaded: ${Object.entries(s.peersCpuPct ?? {}).map(([k, v]) => `${k} ${v}%`).join(', ')}`);
+  const r = t.rss;
+  console.log(`RSS (VmRSS): alone ${r.aloneIdle?.rssMiB} MiB idle → ${r.aloneAfter?.rssMiB} MiB after (peak ${r.aloneAfter?.peakRssMiB}); set source ${r.setIdle?.rssMiB} → ${r.setAfter?.rssMiB} (peak ${r.setAfter?.peakRssMiB}); peers ${Object.entries(r.peersAfter).map(([k, v]) => `${k} ${r.peersIdle[k]?.rssMiB} → ${v?.rssMiB} (peak ${v?.peakRssMiB})`).join(', ')}`);
+}
+
+function printLag(l) {
+  const w = l.writer.regions;
+  console.log(`\nReplication lag: ${l.regions.length} regions, ${l.rate} writes/s per region (open loop), ${settings.lagSec} s measured after ${settings.lagWarmupSec} s:`);
+  console.log('| region | scheduled | 2xx | achieved writes/s | errors | write p50 ms | p99 ms | max ms | node RSS idle → end MiB |');
+  console.log('|---|---:|---:|---:|---|---:|---:|---:|---|');
+  for (const id of l.regions) {
+    const x = w[id];
+    console.log(`| ${id} | ${fmtInt(x.scheduled)} | ${fmtInt(x.ok)} | ${x.achievedPerSec} | ${JSON.stringify(x.errors)}${x.unanswered ? ` +${x.unanswered} unanswered` : ''} | ${x.latencyMs.p50} | ${x.latencyMs.p99} | ${x.latencyMs.max} | ${l.rssIdle[id]?.rssMiB} → ${l.rssEnd[id]?.rssMiB} (peak ${l.rssEnd[id]?.peakRssMiB}) |`);
+  }
+  console.log('| source → dest | RTT ms | bound (RTT + 25) | lag p50 ms | lag p99 ms (median s) | p99 worst second | batches | changes/batch | hist p50 ≈ | hist p99 ≈ | batches ≤ bucket | p99 ≤ bound |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
+  for (const p of l.pairs) {
+    console.log(`| ${p.source} → ${p.dest} | ${p.rttMs} | ${p.boundMs} | ${p.statusP50MsMedian} | ${p.statusP99MsMedian} | ${p.statusP99MsMax} | ${fmtInt(p.batches)} | ${p.changesPerBatch} | ${p.histP50Ms} | ${p.histP99Ms} | ${p.batchesWithinBoundPct ?? '?'}% ≤ ${p.withinBoundBucketMs} ms | ${p.meetsStatusMax ? 'yes' : p.meetsStatusMedian ? 'median second yes, worst no' : 'NO'} |`);
+  }
+  console.log(`CPU (% of one CPU): ${Object.entries(l.cpu.byName).map(([k, v]) => `${k} ${v?.pct ?? '?'}`).join(', ')}; others ${l.cpu.othersPct}, softirq ${l.cpu.irqPct}`);
+  console.log(`Converged ${l.convergedSec === null ? 'NOT within 30 s' : `${l.convergedSec} s`} after the writer stopped; conflicts ${JSON.stringify(l.conflicts)}; anti-entropy ${JSON.stringify(l.antiEntropy)}`);
+}
+
+async function main() {
+  const t0 = Date.now();
+  const busy0 = machineBusyTicks();
+  await sleep(1000);
+  const busyBeforeStartPct = round((100 * (machineBusyTicks() - busy0)) / clkTck);
+  if (busyBeforeStartPct > 20) log(`warning: the machine was ${busyBeforeStartPct}% busy (of one CPU) before the benchmark started: other work will disturb the figures`);
+  const mach = { ...machine(), busyBeforeStartPct };
+  const result = { startedAt: new Date(t0).toISOString(), settings, targets, machine: mach };
+  if (!args['no-throughput']) result.throughput = await throughput();
+  if (!args['no-lag']) result.lag = await lagWorld();
+  result.seconds = round((Date.now() - t0) / 1000);
+  if (result.throughput) printThroughput(result.throughput);
+  if (result.lag) printLag(result.lag);
+  writeFileSync(args.out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\n${relative(process.cwd(), args.out)} written; ${result.seconds} s in all.`);
+}
+
+main().then(
+  () => {
+    lab.cleanup();
+    process.exit(0);
+  },
+  async (e) => {
+    console.error(`bench/data: ${e.stack ?? e.message}`);
+    if (world !== undefined) await world.stop().catch(() => world?.killAllNow());
+    lab.cleanup();
+    process.exit(1);
+  },
+);
