@@ -1,2 +1,3 @@
 export * from './detector.js';
 export * from './prober.js';
+export * from './clock-offset.js';

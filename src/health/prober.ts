@@ -6,6 +6,7 @@ import { request } from 'undici';
 import type { RegionId } from '../lib/index.js';
 import type { MeshClient } from '../mesh/index.js';
 import type { RegionHealth } from '../routing/index.js';
+import { sampleOffset, type OffsetSample } from './clock-offset.js';
 import { initialHealth, observe, type DetectorConfig, type TargetHealth } from './detector.js';
 
 export interface ProberOptions extends DetectorConfig {
@@ -32,6 +33,8 @@ export class HealthProber {
   /** Peer nodes by whether they answer at all (their app may be down): the data path
    *  forwards to a node, not to its application. */
   private readonly nodes = new Map<RegionId, TargetHealth>();
+  /** Peers' clocks against ours, from the `nowMs` their /healthz answers carry. */
+  readonly offsets = new Map<RegionId, OffsetSample>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight = false;
   private readonly clock: () => number;
@@ -116,8 +119,16 @@ export class HealthProber {
 
   private async probePeer(peer: RegionId): Promise<void> {
     const r = await timed(async () => {
+      const sent = this.clock();
       const res = await this.o.mesh.request(peer, { method: 'GET', path: '/healthz', timeoutMs: this.o.timeoutMs });
-      await res.body.dump();
+      const text = await res.body.text();
+      const received = this.clock();
+      try {
+        const peerNow = (JSON.parse(text) as { nowMs?: unknown }).nowMs;
+        if (typeof peerNow === 'number') this.offsets.set(peer, sampleOffset(sent, received, peerNow));
+      } catch {
+        // not JSON: an older node, or not a node at all; no clock sample
+      }
       return res.statusCode;
     });
     this.peers.set(peer, this.feed(peer, this.peers.get(peer) ?? initialHealth(this.clock()), r.ok && r.value === 200, describe(r)));

@@ -44,6 +44,9 @@ export interface RegionNodeOptions {
   readonly dataDir?: string;
   /** The applications' data API token; undefined: only the mesh may use the data API. */
   readonly appToken?: string;
+  /** Added to this node's clock for the data path, health probes and its /healthz answer:
+   *  a clock-skew drill (`--clock-skew`). 0 in production. */
+  readonly clockSkewMs?: number;
 }
 
 export interface NodeAddresses {
@@ -74,9 +77,13 @@ export class RegionNode {
   readonly store: Store;
   readonly data: DataService;
   readonly replicator: Replicator;
+  /** This node's clock for the data path (skewed in clock drills). */
+  readonly now: () => number;
   private readonly dataMetrics: DataMetrics;
 
   constructor(private readonly o: RegionNodeOptions) {
+    const skew = o.clockSkewMs ?? 0;
+    this.now = skew === 0 ? Date.now : () => Date.now() + skew;
     const self = regionById(o.topology, o.region);
     if (self === undefined) throw new Error(`region ${o.region} is not in the topology`);
     this.self = self;
@@ -97,6 +104,7 @@ export class RegionNode {
       downAfter: h.down_after,
       upAfter: h.up_after,
       mesh: this.mesh,
+      clock: this.now,
       onChange: (target, health) => {
         this.healthGeneration++;
         this.dnsAnswers.clear();
@@ -124,7 +132,7 @@ export class RegionNode {
       forwardTimeoutMs: Math.min(f.gateway.upstream_timeout, 10_000),
       replication: { notifyCommitted: () => this.replicator.notifyCommitted(), freshness: (source) => this.replicator.freshness(source) },
       logger: o.logger,
-      now: Date.now,
+      now: this.now,
     });
     this.metrics = createNodeMetrics(o.region, {
       regionUp: () => Object.fromEntries([...this.prober.routingHealth()].map(([id, x]) => [id, x.up])),
@@ -151,7 +159,7 @@ export class RegionNode {
         snapshotPageSize: 1000,
       },
       logger: o.logger,
-      now: Date.now,
+      now: this.now,
       onApplied: (source, lagMs, count) => this.dataMetrics.applied(source, lagMs, count),
       onConflict: (c) => this.dataMetrics.conflict(c.table),
     });
@@ -366,7 +374,8 @@ export class RegionNode {
     if (req.method === 'POST' && url === '/cache/purge') return this.onPurge(req, res);
     if (req.method === 'GET' && url === '/healthz') {
       const up = this.prober.appUp();
-      return json(res, up ? 200 : 503, { region: this.o.region, app: up ? 'up' : 'down' });
+      // nowMs: peers estimate their clock offset to this node from it (clock safety).
+      return json(res, up ? 200 : 503, { region: this.o.region, app: up ? 'up' : 'down', nowMs: this.now() });
     }
     if (req.method === 'GET' && url === '/status') return json(res, 200, this.status());
     if (req.method === 'GET' && url === '/metrics') {
