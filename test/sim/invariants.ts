@@ -19,8 +19,6 @@ export interface WorldView {
   readonly disks: ReadonlyMap<string, Disk>;
   readonly ledger: Ledger;
   readonly history: StrongHistory;
-  /** The tables that are counters. */
-  readonly counterTables: ReadonlySet<string>;
 }
 
 export type StepInvariant = (w: WorldView, region: string) => string | null;

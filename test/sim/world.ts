@@ -111,7 +111,7 @@ export class SimWorld {
       this.skews.set(r, Math.round((this.rand() * 2 - 1) * opts.maxSkewMs));
       this.start(r, 0);
     }
-    this.view = { residency: this.residency, regions: this.regions, disks: this.disks, ledger: this.ledger, history: this.history, counterTables: new Set(['likes']) };
+    this.view = { residency: this.residency, regions: this.regions, disks: this.disks, ledger: this.ledger, history: this.history };
     for (const op of planWorkload(this.rand, this.regions, opts)) this.sched.at(op.atMs, { kind: 'client', op });
     for (const f of planFaults(this.rand, this.regions, opts)) this.sched.at(f.atMs, { kind: 'fault', fault: f });
     this.sched.at(opts.faultsEndMs, { kind: 'heal' });
