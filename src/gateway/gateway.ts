@@ -15,7 +15,7 @@ import { BodyTooLarge, declaresNoBody, noBody, readRequestBody } from './body.js
 import { forwardedFromHeader, LocalApp, replayedFromHeader } from './dispatch.js';
 import { sendError } from './errors.js';
 import type { Exchange, Next, Reply, Stage } from './exchange.js';
-import { forwardHeaders, replyHeaders } from './headers.js';
+import { forwardHeaders, replyFields } from './headers.js';
 import { HitWriter, isPlainRequest } from './hit.js';
 import { compileHomeRules, type HomeRules } from './home.js';
 import { cacheStage } from './stages/cache.js';
@@ -153,17 +153,14 @@ export class Gateway {
   }
 
   private write(res: ServerResponse, x: Exchange, r: Reply, t0: number): Promise<void> {
-    const headers = replyHeaders(r.headers);
+    const fields = replyFields(r.headers);
     const upstreamTiming = r.headers['server-timing'];
-    headers['x-meridian-region'] = r.servedBy;
-    headers['x-meridian-route'] = r.route;
-    headers['x-meridian-cache'] = r.cache ?? 'miss';
     let timing = `gateway;dur=${durMs(performance.now() - t0)};desc="${this.o.region}"`;
     for (const t of x.timing) timing += `, ${t}`;
     if (upstreamTiming !== undefined) timing += `, ${String(upstreamTiming)}`;
-    headers['server-timing'] = timing;
+    fields.push('x-meridian-region', r.servedBy, 'x-meridian-route', r.route, 'x-meridian-cache', r.cache ?? 'miss', 'server-timing', timing);
     try {
-      res.writeHead(r.status, headers);
+      res.writeHead(r.status, fields);
     } catch {
       // A header value the upstream sent that Node will not write: answer, don't crash.
       res.destroy();

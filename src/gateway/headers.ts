@@ -57,17 +57,22 @@ export function forwardHeaders(h: IncomingHttpHeaders, clientIp: string, host: s
   return out;
 }
 
+/** Fields the gateway writes itself; another region's gateway wrote them for its own reply. */
+const gatewayWritten = new Set(['server-timing', 'x-meridian-region', 'x-meridian-route', 'x-meridian-cache']);
+
 /**
- * A reply's fields as the client gets them: end-to-end ones only, without `server-timing`
- * (the caller writes its own, with this one after it). One copy.
+ * A reply's fields as the client gets them, as writeHead's flat list [name, value, ...]:
+ * end-to-end ones only, without those the gateway writes itself (server-timing,
+ * x-meridian-region/-route/-cache: the caller appends its own). A list, as the hit path
+ * writes (hit.ts): node's header writing then sees one shape for every response.
  */
-export function replyHeaders(h: Readonly<Record<string, string | string[] | undefined>>): Record<string, string | string[]> {
+export function replyFields(h: Readonly<Record<string, string | string[] | undefined>>): (string | string[])[] {
   const named = connectionNamed(h.connection);
-  const out: Record<string, string | string[]> = {};
+  const out: (string | string[])[] = [];
   for (const key in h) {
     const v = h[key];
-    if (v === undefined || key === 'server-timing' || hopByHop.has(key) || (named !== null && named.has(key))) continue;
-    out[key] = v;
+    if (v === undefined || gatewayWritten.has(key) || hopByHop.has(key) || (named !== null && named.has(key))) continue;
+    out.push(key, v);
   }
   return out;
 }
