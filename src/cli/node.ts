@@ -2,6 +2,7 @@
 
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
+import { openCoordinator, parseCoordAddress } from '../coord/index.js';
 import { createLogger, regionId, type RegionId } from '../lib/index.js';
 import type { MeshAddress } from '../mesh/index.js';
 import { RegionNode } from '../node/index.js';
@@ -17,6 +18,7 @@ interface NodeOptions {
   meshVia?: string;
   dataDir?: string;
   exitWithParent?: boolean;
+  coord?: string;
 }
 
 export const minSecretLength = 16;
@@ -32,6 +34,7 @@ export function registerNode(program: Command): void {
     .option('--roles <roles>', 'comma-separated roles besides the mesh: dns, gateway (default: node.roles)')
     .option('--mesh-via <map>', 'dial peers through other addresses: region=host:port,... (the local world\'s WAN relays)')
     .option('--data-dir <dir>', 'where the region keeps its store (created if missing)', './meridian-data')
+    .option('--coord <host:port>', 'the embedded coordinator\'s address (coord.kind embedded; meridian dev passes it)')
     .option('--exit-with-parent', 'exit when standard input closes (a supervisor that dies takes its nodes along)')
     .action(async (opts: NodeOptions) => {
       process.exitCode = await runNode(opts);
@@ -92,7 +95,12 @@ async function runNode(opts: NodeOptions): Promise<number> {
     return fail(`--data-dir: cannot create ${dataDir}: ${(e as Error).message}`);
   }
 
+  const coordAddress = opts.coord === undefined ? undefined : parseCoordAddress(opts.coord);
+  if (typeof coordAddress === 'string') return fail(coordAddress);
+  const coord = openCoordinator(t.file.coord, { secret, from: opts.region, ...(coordAddress !== undefined && { address: coordAddress }) });
+
   const logger = createLogger('meridian-node', { region: opts.region });
+  if (typeof coord === 'string') logger.warn(`no coordinator: ${coord}`);
   if (appToken === undefined) logger.warn(`${tokenEnv} is not set: applications cannot use the data API (only the mesh can)`);
   let node: RegionNode;
   try {
@@ -108,6 +116,7 @@ async function runNode(opts: NodeOptions): Promise<number> {
     logger,
     dataDir,
     ...(appToken !== undefined && { appToken }),
+    ...(typeof coord !== 'string' && { coord }),
   });
   } catch (e) {
     return fail(`cannot open region ${opts.region}'s store in ${dataDir}: ${(e as Error).message}`);
@@ -124,7 +133,9 @@ async function runNode(opts: NodeOptions): Promise<number> {
       logger.info(`stopping (${why})`);
       // A hard deadline: whatever the drain does, the process is gone within 5 s.
       setTimeout(() => process.exit(0), 4900).unref();
-      void node.stop().then(resolve);
+      void node.stop().then(async () => {
+        if (typeof coord !== 'string') await coord.close().catch(() => undefined);
+      }).then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -16,6 +16,7 @@ import { meshHeaders, MeshClient, verify, type MeshAddress } from '../mesh/index
 import { createDataMetrics, createNodeMetrics, type DataMetrics, type NodeMetrics } from '../observe/index.js';
 import { route, routingTable, type RoutingTable } from '../routing/index.js';
 import { Replicator } from '../replication/index.js';
+import type { Coordinator } from '../coord/index.js';
 import { Store } from '../store/index.js';
 import { allowedRegionsForHome, isStrict, latencyModel, regionById, type NodeRole, type Region, type Topology } from '../topology/index.js';
 import { zoneConfig } from './dns-zone.js';
@@ -47,6 +48,9 @@ export interface RegionNodeOptions {
   /** Added to this node's clock for the data path, health probes and its /healthz answer:
    *  a clock-skew drill (`--clock-skew`). 0 in production. */
   readonly clockSkewMs?: number;
+  /** Leases and epochs for home partitions (src/coord): the embedded coordinator at
+   *  --coord, or etcd; absent: none configured. */
+  readonly coord?: Coordinator;
 }
 
 export interface NodeAddresses {

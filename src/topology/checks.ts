@@ -137,9 +137,12 @@ const residency: Check = (f) => {
   return out;
 };
 
+// The embedded coordinator lives in one process on one machine (the local world's
+// supervisor): regions on several machines would share a single point of failure that
+// none of them can reach across a partition. Refused, not warned: leases are the safety.
 const coordPlacement: Check = (f) => {
   if (f.coord.kind !== 'embedded' || !spansMachines(f)) return [];
-  return [warning(['coord', 'kind'], 'embedded coordination runs on one machine, but the regions are on several', 'coord: { kind: etcd, endpoints: [...] } with three or more members spread over regions')];
+  return [error(['coord', 'kind'], 'embedded coordination runs on one machine (meridian dev\'s supervisor), but these regions are on several', 'coord: { kind: etcd, endpoints: [http://<member>:2379, ...] } with three or more members spread over regions')];
 };
 
 const records: Check = (f) => {

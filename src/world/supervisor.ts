@@ -5,13 +5,16 @@
 // Every node gets the world's mesh secret, the world's application token and a data
 // directory of its own under the run directory; every application gets the token and its
 // own region's data API address (the node's mesh address, directly: only region-to-region
-// traffic crosses the WAN relays).
+// traffic crosses the WAN relays). With coord.kind embedded the supervisor runs the
+// coordinator itself, outside every region (a region's loss must not take the leases
+// along), on a free port of 127.0.0.1, and passes its address to each node (--coord).
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { loadRegionCatalog } from '../geo/index.js';
+import { EmbeddedCoordServer } from '../coord/index.js';
 import { connect } from '../data/client/index.js';
 import { regionId, type RegionId } from '../lib/index.js';
 import { sign } from '../mesh/index.js';
@@ -72,6 +75,9 @@ export class World {
   private users: UserDriver | undefined;
   private resolver: StubResolver | undefined;
   private stopped: Promise<void> | undefined;
+  private coord: EmbeddedCoordServer | undefined;
+  /** The embedded coordinator's address, once started (coord.kind embedded). */
+  coordAddress: { host: string; port: number } | undefined;
   /** When the users started (the world was up); the report's clock starts here. */
   startedMs = Date.now();
 
@@ -126,6 +132,13 @@ export class World {
       }
     }
 
+    if (t.file.coord.kind === 'embedded') {
+      this.coord = new EmbeddedCoordServer({ host: '127.0.0.1', port: 0, secret: this.secret });
+      this.coordAddress = await this.coord.start();
+      this.event('coord', `embedded coordinator on ${this.coordAddress.host}:${this.coordAddress.port}`);
+    }
+    const coordArgs = this.coordAddress === undefined ? [] : ['--coord', `${this.coordAddress.host}:${this.coordAddress.port}`];
+
     for (const wr of wrs) {
       const id = wr.region.id;
       const meshVia = wrs.filter((b) => b !== wr).map((b) => `${b.region.id}=${relayHost(wr.index, b.index, this.o.relayOctet)}:${b.region.mesh.port}`).join(',');
@@ -143,7 +156,7 @@ export class World {
         name: `${id}/node`,
         command: process.execPath,
         args: ['--max-semi-space-size=2', meridianBin, 'node', '--config', topologyPath, '--region', id, '--exit-with-parent',
-          '--data-dir', join(this.o.runDir, id, 'data'), ...(meshVia === '' ? [] : ['--mesh-via', meshVia])],
+          '--data-dir', join(this.o.runDir, id, 'data'), ...(meshVia === '' ? [] : ['--mesh-via', meshVia]), ...coordArgs],
         env: nodeEnv,
         logFile: join(this.o.runDir, 'logs', `${id}.node.log`),
       }, onExit);
@@ -295,6 +308,7 @@ export class World {
       regions: this.regions.map((r) => ({ id: r.wr.region.id, node: r.node.state, nodePid: r.node.pid ?? null, app: r.app.state, appPid: r.app.pid ?? null })),
       links: this.wan.links(),
       users: this.population.length,
+      coord: this.coordAddress === undefined ? null : `${this.coordAddress.host}:${this.coordAddress.port}`,
       uptimeSec: Math.round((Date.now() - this.startedMs) / 1000),
     };
   }
@@ -315,6 +329,7 @@ export class World {
       await users;
       await Promise.all(this.regions.flatMap((r) => [r.node.stop(5000), r.app.stop(5000)]));
       await this.wan.close();
+      await this.coord?.close(); // after the nodes: none of them sees its coordinator vanish first
       this.event('stop', 'world stopped');
     })();
     return this.stopped;

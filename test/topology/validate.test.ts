@@ -162,13 +162,17 @@ describe('meridian validate: cross-field checks', () => {
   it('health timeout must be below the interval', () => {
     expectProblem(load((t) => { t.health = { interval: '1s', timeout: '2s' }; }), 'health.timeout', /not below interval/);
   });
-  it('coord: embedded across machines is a warning, not an error', () => {
-    const r = load((t) => {
+  it('coord: embedded across machines is refused, with etcd as the fix; on one machine it is fine', () => {
+    const spread = (t: Mutable): void => {
       t.regions[0].public = '198.51.100.1'; t.regions[0].mesh = '10.0.0.1:7070';
       t.regions[1].public = '198.51.100.2'; t.regions[1].mesh = '10.0.0.2:7070';
-    });
-    assert.equal(r.ok, true);
-    expectProblem(r, 'coord.kind', /embedded coordination runs on one machine/, 'warning');
+    };
+    const r = load(spread);
+    assert.equal(r.ok, false);
+    const p = expectProblem(r, 'coord.kind', /embedded coordination runs on one machine/);
+    assert.match(p.expected ?? '', /kind: etcd, endpoints/);
+    // The default is embedded, so a production file must say etcd: then it loads.
+    assert.ok(load((t) => { spread(t); t.coord = { kind: 'etcd', endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379', 'http://10.0.0.3:2379'] }; }).ok);
     assert.equal(load().problems.length, 0, 'loopback regions are one machine');
   });
   it('static records: data checked per type, no CNAME at a service host', () => {
