@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
 export const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -280,4 +281,32 @@ export function cpuMeter(pids) {
       return { seconds: round(seconds, 3), byName, othersPct: pct(m1.processes - m0.processes - ours), irqPct: pct(m1.irq - m0.irq), stealPct: pct(m1.steal - m0.steal) };
     },
   };
+}
+
+/**
+ * A runner's command line (node:util parseArgs, with --help added): exits 0 after printing
+ * the usage for --help, 2 with the usage on an unknown option. num(name, min, max) reads a
+ * numeric option, exiting 2 when it is not a number in range.
+ */
+export function runnerOptions(usage, options) {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { ...options, help: { type: 'boolean', default: false } } }));
+  } catch (e) {
+    console.error(`${e.message}\n${usage}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const num = (name, min, max = Infinity) => {
+    const v = Number(values[name]);
+    if (!Number.isFinite(v) || v < min || v > max) {
+      console.error(`--${name} ${values[name]}: expected a number from ${min}${max === Infinity ? '' : ` to ${max}`}`);
+      process.exit(2);
+    }
+    return v;
+  };
+  return { args: values, num };
 }
