@@ -5,7 +5,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -309,4 +309,11 @@ export function runnerOptions(usage, options) {
     return v;
   };
   return { args: values, num };
+}
+
+/** Which CPUs a runner uses: servers on the last one, clients on CPU 0 (taskset), when the
+ *  machine has two or more and pinning is not turned off. */
+export function cpuLayout(noPin) {
+  const ncpu = cpus().length;
+  return { ncpu, pin: !noPin && ncpu >= 2 && has('taskset'), serverCpu: String(ncpu - 1), clientCpu: '0' };
 }

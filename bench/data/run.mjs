@@ -30,10 +30,10 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMeter, exited, has, log, machineBusyTicks, clkTck, memory, processes, round, runnerOptions, sleep, treeTicks } from '../lib.mjs';
+import { cpuLayout, cpuMeter, exited, has, log, machineBusyTicks, clkTck, memory, processes, round, runnerOptions, sleep, treeTicks } from '../lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -98,10 +98,7 @@ if (!existsSync(join(root, 'dist/world/index.js'))) {
   console.error('dist/ is not built: run `npm run build` first');
   process.exit(2);
 }
-const ncpu = cpus().length;
-const pin = !args['no-pin'] && ncpu >= 2 && has('taskset');
-const serverCpu = String(ncpu - 1);
-const clientCpu = '0';
+const { ncpu, pin, serverCpu, clientCpu } = cpuLayout(args['no-pin']);
 const meridianBin = join(root, 'bin/meridian.js');
 /** As bin/meridian.js's first line (and the local world) runs a node. */
 const nodeFlags = ['--max-semi-space-size=2'];
