@@ -183,8 +183,24 @@ export class EtcdCoordinator implements Coordinator {
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CoordTimeout(`etcd ${what}`, timeoutMs)), timeoutMs);
     });
+    const deadline = Date.now() + timeoutMs;
+    // A member lost mid-call (the client's connection was to it) is an UNAVAILABLE the
+    // next member answers: calls that may safely run twice try again within the deadline
+    // (a grant run twice leaks a lease that expires on its own). Commits are not retried:
+    // their outcome would be unknown.
+    const attempt = async (): Promise<T> => {
+      for (;;) {
+        try {
+          return await f({ deadline: new Date(deadline) });
+        } catch (e) {
+          const transient = !(e instanceof CoordError) && !(e instanceof GRPCDeadlineExceededError) && !(e instanceof EtcdLeaseInvalidError);
+          if (what === 'commit' || !transient || Date.now() + 100 > deadline) throw e;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    };
     try {
-      return await Promise.race([f({ deadline: new Date(Date.now() + timeoutMs) }), late]);
+      return await Promise.race([attempt(), late]);
     } catch (e) {
       if (e instanceof CoordError) throw e;
       if (e instanceof GRPCDeadlineExceededError) throw new CoordTimeout(`etcd ${what}`, timeoutMs);

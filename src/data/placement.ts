@@ -30,14 +30,18 @@ export interface RowFacts {
 const refuse = (status: 400 | 451 | 501 | 503, error: string, reason: string): Placement => ({ at: 'refuse', status, error, reason });
 
 function toHome(v: PlacementView, home: RegionId, what: string): Placement {
-  if (home === v.self) return { at: 'local' };
+  // Home rows are written at their partition's leader: the home itself, or after a
+  // failover its synchronous follower.
+  const leader = v.leaderOf(home);
+  if (leader === v.self) return { at: 'local' };
   const allowedHere = v.allowedFor(home).includes(v.self);
-  if (!v.isUp(home)) {
+  const where = leader === home ? `the row's home ${home}` : `${leader}, leading ${home}'s rows`;
+  if (!v.isUp(leader)) {
     return allowedHere
-      ? refuse(503, 'leader_unreachable', `${what} runs at the row's home ${home}, which is unreachable`)
-      : refuse(503, 'region_unreachable', `${what} runs at the row's home ${home}, which is unreachable; residency forbids running it in ${v.self}`);
+      ? refuse(503, 'leader_unreachable', `${what} runs at ${where}, which is unreachable`)
+      : refuse(503, 'region_unreachable', `${what} runs at ${where}, which is unreachable; residency forbids running it in ${v.self}`);
   }
-  return { at: 'forward', to: [home], why: `${what} runs at the row's home ${home}` };
+  return { at: 'forward', to: [leader], why: `${what} runs at ${where}` };
 }
 
 /**
@@ -68,7 +72,15 @@ export function placeWrite(v: PlacementView, plan: TablePlan, facts: RowFacts, s
 
 /** Where a read by key runs. */
 export function placeRead(v: PlacementView, plan: TablePlan, facts: RowFacts, c: Consistency, freshnessMs: (source: RegionId) => number | undefined, nowMs: number): Placement {
-  if (c.kind === 'strong') return refuse(501, 'not_implemented', 'strong reads arrive with leadership (multi-region data, part 2); use consistency=local or max_staleness_ms');
+  if (c.kind === 'strong') {
+    if (plan.kind === 'counter' || (plan.kind === 'global' && plan.writes === 'anywhere')) {
+      return refuse(400, 'bad_request', 'strong reads are for home tables and writes: primary tables; this table takes writes anywhere, so it has no leader to read from');
+    }
+    if (plan.kind === 'global') return v.primary === v.self ? { at: 'local' } : v.isUp(v.primary) ? { at: 'forward', to: [v.primary], why: `strong reads of this table run at the primary ${v.primary}` } : refuse(503, 'leader_unreachable', `strong reads run at the primary ${v.primary}, which is unreachable`);
+    // A row not stored here whose home is unknown would be homed here if created: its
+    // strong read runs at this region's own partition leader.
+    return toHome(v, facts.home ?? v.self, 'a strong read');
+  }
   if (plan.kind !== 'home') {
     if (c.kind === 'local') return { at: 'local' };
     const sources = plan.kind === 'global' && plan.writes === 'primary' ? [v.primary] : v.byDistance();
@@ -89,8 +101,9 @@ export function placeRead(v: PlacementView, plan: TablePlan, facts: RowFacts, c:
     const up = allowed.filter((r) => v.isUp(r));
     return up.length > 0 ? { at: 'forward', to: up, why: `rows homed in ${home} are stored only in ${allowed.join(', ')}` } : refuse(503, 'region_unreachable', `rows homed in ${home} are stored only in ${allowed.join(', ')}, none reachable`);
   }
-  if (c.kind === 'local' || home === v.self || fresh(freshnessMs(home), nowMs, c.ms)) return { at: 'local' };
-  return v.isUp(home) ? { at: 'forward', to: [home], why: `the local copy is not known to be within ${c.ms} ms of ${home}` } : refuse(503, 'not_fresh', `the local copy is not known to be within ${c.ms} ms of ${home}, which is unreachable`);
+  const leader = v.leaderOf(home);
+  if (c.kind === 'local' || leader === v.self || fresh(freshnessMs(leader), nowMs, c.ms)) return { at: 'local' };
+  return v.isUp(leader) ? { at: 'forward', to: [leader], why: `the local copy is not known to be within ${c.ms} ms of ${leader}, leading ${home}'s rows` } : refuse(503, 'not_fresh', `the local copy is not known to be within ${c.ms} ms of ${leader}, which is unreachable`);
 }
 
 function fresh(sourceMs: number | undefined, nowMs: number, maxStalenessMs: number): boolean {

@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { ClockOffsetError, parseHlc, regionId, type Hlc, type Logger, type RegionId } from '../lib/index.js';
 import { verify, type MeshClient } from '../mesh/index.js';
-import { ResidencyRefusal, type Idempotency, type LocalWrite, type Store, type WriteOutcome } from '../store/index.js';
+import { pushSync } from '../replication/index.js';
+import { ResidencyRefusal, type Change, type Idempotency, type LocalWrite, type Store, type WriteOutcome } from '../store/index.js';
 import { counterAnswer, deletedAnswer, errorAnswer, rowAnswer, rowListItem, type Answer } from './answers.js';
 import { placeRead, placeWrite, type Placement } from './placement.js';
 import { cursorAfter, parseDataRequest, type DataRequest } from './route.js';
@@ -26,7 +27,19 @@ export interface ReplicationHooks {
   freshness(source: string): number | undefined;
 }
 
+/** What the data path needs from leadership (absent: every home region leads its own
+ *  rows, as before leases; survive: region is then not enforced). */
+export interface LeadershipHooks {
+  /** May this region write the partition now, under which epoch? */
+  serving(partition: string): { ok: true; epoch: number } | { ok: false; reason: string };
+  /** Where the leader sends survive: region writes before acknowledging them. */
+  syncFollower(partition: string): string | undefined;
+  /** Strong operations stop while this node's clock is off (and say why). */
+  clock(): { ok: true } | { ok: false; reason: string };
+}
+
 export interface DataServiceOptions {
+  readonly leadership?: LeadershipHooks;
   readonly region: RegionId;
   readonly tables: ReadonlyMap<string, TableConfig>;
   readonly view: PlacementView;
@@ -50,7 +63,7 @@ interface Caller {
 export class DataService {
   private readonly plans = new Map<string, TablePlan>();
   readonly writer: GroupWriter;
-  readonly counts = { reads: 0, readsForwarded: 0, searches: 0, writes: 0, writesForwarded: 0, refused: {} as Record<string, number> };
+  readonly counts = { reads: 0, readsForwarded: 0, searches: 0, writes: 0, writesForwarded: 0, syncPushed: 0, refused: {} as Record<string, number> };
 
   constructor(private readonly o: DataServiceOptions) {
     for (const [name, t] of o.tables) this.plans.set(name, planOf(t));
@@ -136,6 +149,10 @@ export class DataService {
     const home = local?.home ?? r.home;
     let p = placeRead(this.o.view, plan, { home: home === null ? null : regionId(home), local: local !== undefined }, r.consistency, (s) => this.o.replication.freshness(s), this.o.now());
     if (caller.from !== null && p.at === 'search') p = { at: 'local' };
+    if (p.at === 'local' && r.consistency.kind === 'strong') {
+      const refusal = this.strongRefusal(plan.kind === 'home' ? (home ?? this.o.region) : null);
+      if (refusal !== null) return refusal;
+    }
     if (p.at === 'local') {
       if (local === undefined || local.value === null) return errorAnswer(404, 'not_found', `no row ${r.table}/${r.key} in ${this.o.region}`);
       return rowAnswer(local, this.o.region);
@@ -196,23 +213,72 @@ export class DataService {
       }
       if (p.at === 'search') p = { at: 'local' }; // unreachable: a searched write is placed
       if (p.at === 'local' && plan.kind === 'home' && home === null) home = this.o.region;
+      let epoch: { epoch?: number } = {};
+      if (p.at === 'local' && plan.kind === 'home' && home !== null && this.o.leadership !== undefined) {
+        const refusal = plan.consistency === 'strong' ? this.strongRefusal(null) : null;
+        if (refusal !== null) return refusal;
+        const serving = this.o.leadership.serving(home);
+        if (!serving.ok) return errorAnswer(503, 'leader_unreachable', `${this.o.region} does not lead ${home}'s rows now: ${serving.reason}`);
+        epoch = { epoch: serving.epoch };
+      }
       const cond = ifVersion !== undefined ? { ifVersion } : {};
-      write = r.op === 'put' ? { op: 'put', table: r.table, key: r.key, value, home, ...cond } : { op: 'delete', table: r.table, key: r.key, home, ...cond };
+      write = r.op === 'put' ? { op: 'put', table: r.table, key: r.key, value, home, ...cond, ...epoch } : { op: 'delete', table: r.table, key: r.key, home, ...cond, ...epoch };
       if (p.at !== 'local') return this.elsewhere(p, caller, req, method, url, body);
       if (r.op === 'delete' && (local === undefined || local.value === null)) return errorAnswer(404, 'not_found', `no row ${r.table}/${r.key} in ${this.o.region}`);
     }
-    return this.commitHere(write, idemHeader === undefined ? undefined : `${method} ${r.table}/${r.key} ${idemHeader}`);
+    const survive = plan.kind === 'home' && plan.survive === 'region' && this.o.leadership !== undefined;
+    return this.commitHere(write, idemHeader === undefined ? undefined : `${method} ${r.table}/${r.key} ${idemHeader}`, survive);
   }
 
-  private async commitHere(write: LocalWrite, idemId: string | undefined): Promise<Answer> {
+  /** Why a strong operation may not run here now (clock, or leadership of `partition`). */
+  private strongRefusal(partition: string | null): Answer | null {
+    const l = this.o.leadership;
+    if (l === undefined) return null;
+    const clock = l.clock();
+    if (!clock.ok) return errorAnswer(503, 'clock_unsafe', clock.reason);
+    if (partition === null) return null;
+    const s = l.serving(partition);
+    return s.ok ? null : errorAnswer(503, 'leader_unreachable', `${this.o.region} does not lead ${partition}'s rows now: ${s.reason}`);
+  }
+
+  /** survive: region — the synchronous follower persists the change before the answer. */
+  private async syncToFollower(change: Change): Promise<Answer | null> {
+    if (change.kind !== 'row' || change.home === null || this.o.leadership === undefined) return null;
+    const to = this.o.leadership.syncFollower(change.home);
+    if (to === undefined) return errorAnswer(503, 'sync_follower_unreachable', `survive: region needs a second allowed region for ${change.home}'s rows, and none is reachable; the write is not acknowledged`);
+    try {
+      await pushSync(this.o.mesh, to, { partition: change.home, epoch: change.epoch ?? 0, changes: [change] }, this.o.forwardTimeoutMs);
+      this.counts.syncPushed++;
+      return null;
+    } catch (e) {
+      return errorAnswer(503, 'sync_failed', `the synchronous follower ${to} did not persist the write (${(e as Error).message}); it is not acknowledged — retry with the same idempotency key`);
+    }
+  }
+
+  private async commitHere(write: LocalWrite, idemId: string | undefined, survive: boolean): Promise<Answer> {
     if (idemId !== undefined) {
       const seen = this.o.store.idempotent(idemId);
-      if (seen !== undefined) return { status: seen.status, body: seen.body };
+      if (seen !== undefined) {
+        // A retry of a survive: region write whose follower did not answer: send the
+        // row as it is now before repeating the original answer.
+        if (survive && seen.status === 200) {
+          const row = this.o.store.get(write.table, write.key);
+          if (row !== undefined) {
+            const failed = await this.syncToFollower({ kind: 'row', table: row.table, key: row.key, value: row.value, version: row.version, prev: null, home: row.home, ...(row.epoch !== undefined && { epoch: row.epoch }) });
+            if (failed !== null) return failed;
+          }
+        }
+        return { status: seen.status, body: seen.body };
+      }
     }
     const answer = (o: WriteOutcome): Answer => this.describe(write, o);
     const idem: Idempotency | undefined = idemId === undefined ? undefined : { id: idemId, answer };
     const outcome = await this.writer.write(write, idem);
     this.counts.writes++;
+    if (survive && outcome.ok) {
+      const failed = await this.syncToFollower(outcome.change);
+      if (failed !== null) return failed;
+    }
     return answer(outcome);
   }
 
@@ -258,7 +324,7 @@ export class DataService {
   stats(): Record<string, unknown> {
     const c = this.counts;
     return {
-      writes: { committed: this.writer.committedTotal, received: c.writes, forwarded: c.writesForwarded, batches: this.writer.batchesTotal, queued: this.writer.queued },
+      writes: { committed: this.writer.committedTotal, received: c.writes, forwarded: c.writesForwarded, syncReplicated: c.syncPushed, batches: this.writer.batchesTotal, queued: this.writer.queued },
       reads: { total: c.reads, forwarded: c.readsForwarded, searches: c.searches },
       refused: c.refused,
     };

@@ -25,6 +25,9 @@ export interface PlacementView {
   /** Regions that may store rows homed in `home`, the home first. */
   allowedFor(home: RegionId): readonly RegionId[];
   isKnown(r: string): boolean;
+  /** Where the home partition's rows are written now: its leader as last seen, else the
+   *  home itself. */
+  leaderOf(home: RegionId): RegionId;
   isUp(r: RegionId): boolean;
   /** Other regions, nearest first. */
   byDistance(): readonly RegionId[];

@@ -7,18 +7,20 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DnsServer, ipv4SubnetNumber, type DnsClient, type DnsPolicyAnswer } from '../dns/index.js';
 import { HttpCache } from '../cache/index.js';
-import { DataService, dataPrefix, type PlacementView } from '../data/index.js';
+import { DataService, dataFromHeader, dataPrefix, type PlacementView } from '../data/index.js';
 import { forwardedFromHeader, Gateway, noStoreFrom, proxyUpgrade, rejectUpgrade, replayedFromHeader, withForwarding } from '../gateway/index.js';
 import { clientSubnet, continentOf, GeoLocator } from '../geo/index.js';
 import { HealthProber } from '../health/index.js';
-import { regionId, version, type Logger, type RegionId } from '../lib/index.js';
+import { parseHlc, regionId, version, type Logger, type RegionId } from '../lib/index.js';
 import { meshHeaders, MeshClient, verify, type MeshAddress } from '../mesh/index.js';
 import { createDataMetrics, createNodeMetrics, type DataMetrics, type NodeMetrics } from '../observe/index.js';
 import { route, routingTable, type RoutingTable } from '../routing/index.js';
-import { Replicator } from '../replication/index.js';
+import { acceptSync, Replicator, syncPath } from '../replication/index.js';
 import type { Coordinator } from '../coord/index.js';
-import { Store } from '../store/index.js';
-import { allowedRegionsForHome, isStrict, latencyModel, regionById, type NodeRole, type Region, type Topology } from '../topology/index.js';
+import { clockVerdict } from '../health/index.js';
+import { PartitionLeaders } from './leaders.js';
+import { Store, type StoredRow } from '../store/index.js';
+import { allowedRegionsForHome, failoverOrder, isStrict, latencyModel, regionById, type NodeRole, type Region, type Topology } from '../topology/index.js';
 import { zoneConfig } from './dns-zone.js';
 import { createEdgeServer } from './edge-server.js';
 import { failoverCandidates } from './failover.js';
@@ -48,8 +50,8 @@ export interface RegionNodeOptions {
   /** Added to this node's clock for the data path, health probes and its /healthz answer:
    *  a clock-skew drill (`--clock-skew`). 0 in production. */
   readonly clockSkewMs?: number;
-  /** Leases and epochs for home partitions (src/coord): the embedded coordinator at
-   *  --coord, or etcd; absent: none configured. */
+  /** Leases and epochs for home partitions (`coord`); absent: no leadership — each home
+   *  region writes its own rows, nothing fails over, survive: region is not enforced. */
   readonly coord?: Coordinator;
 }
 
@@ -84,6 +86,7 @@ export class RegionNode {
   /** This node's clock for the data path (skewed in clock drills). */
   readonly now: () => number;
   private readonly dataMetrics: DataMetrics;
+  readonly leaders: PartitionLeaders | undefined;
 
   constructor(private readonly o: RegionNodeOptions) {
     const skew = o.clockSkewMs ?? 0;
@@ -134,7 +137,16 @@ export class RegionNode {
       meshSecret: o.meshSecret,
       maxValueBytes: f.data.max_value_size,
       forwardTimeoutMs: Math.min(f.gateway.upstream_timeout, 10_000),
-      replication: { notifyCommitted: () => this.replicator.notifyCommitted(), freshness: (source) => this.replicator.freshness(source) },
+      // Freshness is provable only up to the clocks' offset: a source's clock reading is
+      // trusted as if it were max_clock_offset older.
+      replication: { notifyCommitted: () => this.replicator.notifyCommitted(), freshness: (source) => (this.replicator.freshness(source) > 0 ? this.replicator.freshness(source) - f.data.max_clock_offset : undefined) },
+      ...(o.coord !== undefined && {
+        leadership: {
+          serving: (p) => this.leaders?.serving(p) ?? { ok: false as const, reason: 'leadership is not running' },
+          syncFollower: (p) => this.partitionCandidates(p).find((r) => r !== o.region && this.prober.nodeUp(regionId(r))),
+          clock: () => clockVerdict(this.prober.offsets, f.data.max_clock_offset, this.now(), 10 * f.health.interval + 5000),
+        },
+      }),
       logger: o.logger,
       now: this.now,
     });
@@ -178,12 +190,39 @@ export class RegionNode {
         pending: Object.fromEntries(Object.entries(st.outbound).map(([d, x]) => [d, x.pending])),
       };
     });
+    const homePartitions = [...t.tables.values()].some((c) => c.locality === 'home') ? t.regions.map((x) => x.id) : [];
+    this.leaders =
+      o.coord === undefined || homePartitions.length === 0
+        ? undefined
+        : new PartitionLeaders({
+            region: o.region,
+            partitions: new Map(homePartitions.map((h) => [h, this.partitionCandidates(h)])),
+            coord: o.coord,
+            store: this.store,
+            replicator: this.replicator,
+            config: {
+              leaseTtlMs: t.file.coord.lease_ttl,
+              safetyMarginMs: Math.max(100, Math.round(t.file.coord.lease_ttl / 10)),
+              renewEveryMs: Math.round(t.file.coord.lease_ttl / 4),
+              rankDelayMs: Math.round(t.file.coord.lease_ttl / 4),
+              failback: t.file.deployment.failback,
+            },
+            isUp: (r) => this.prober.nodeUp(regionId(r)),
+            leaderRow: (leader, table, key) => this.leaderRow(leader, table, key),
+            acknowledgedAtCommit: (table) => {
+              const c = t.tables.get(table as never);
+              return c?.locality !== 'home' || c.survive === 'zone';
+            },
+            logger: o.logger,
+            now: this.now,
+          });
   }
 
   async start(): Promise<NodeAddresses> {
     const { o, self } = this;
     this.prober.start();
     this.replicator.start();
+    await this.leaders?.start();
     if (o.roles.includes('dns')) this.geo.preload(4);
 
     this.meshServer = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => void this.onMesh(req, res));
@@ -259,6 +298,26 @@ export class RegionNode {
     return { ...(http !== undefined && { http }), ...(dns !== undefined && { dns }), mesh: meshAddr };
   }
 
+  /** A home partition's candidate leaders: the home, then the allowed regions in its
+   *  failover order (the first of them is its synchronous follower). */
+  private partitionCandidates(home: string): string[] {
+    const t = this.o.topology;
+    const allowed = new Set<string>(allowedRegionsForHome(t, regionId(home)));
+    return [home, ...failoverOrder(t, regionId(home)).filter((r) => allowed.has(r))];
+  }
+
+  /** The leader's copy of a row (a deposed leader reconciling), over the mesh. */
+  private async leaderRow(leader: string, table: string, key: string): Promise<StoredRow | null> {
+    const res = await this.mesh.request(regionId(leader), { method: 'GET', path: `/data/v1/tables/${table}/rows/${encodeURIComponent(key)}?consistency=local`, headers: { [dataFromHeader]: this.o.region }, timeoutMs: 2000 });
+    const text = await res.body.text();
+    if (res.statusCode === 404) return null;
+    if (res.statusCode !== 200) throw new Error(`${leader} answered ${res.statusCode} for ${table}/${key}`);
+    const b = JSON.parse(text) as { value: unknown; version: string; home: string | null };
+    const version = parseHlc(b.version);
+    if (version === null) throw new Error(`${leader} sent a bad version for ${table}/${key}`);
+    return { table, key, value: JSON.stringify(b.value), version, home: b.home };
+  }
+
   /** The data path's view of the world: topology facts, and health from the prober. */
   private placementView(): PlacementView {
     const t = this.o.topology;
@@ -272,6 +331,7 @@ export class RegionNode {
       primary: regionId(t.file.deployment.primary ?? (t.regions[0] as Region).id),
       allowedFor: (home) => allowedRegionsForHome(t, home),
       isKnown: (r) => regionById(t, r) !== undefined,
+      leaderOf: (home) => regionId(this.leaders?.leaderOf(home)?.region ?? home),
       isUp: (r) => this.prober.nodeUp(r),
       byDistance: () => others,
       foreignStrict: () => foreignStrict,
@@ -359,6 +419,16 @@ export class RegionNode {
         this.metrics.meshAuthFailures.inc({ reason: auth.ok ? 'replication needs a region signature' : auth.reason });
         return json(res, 401, { error: 'unauthenticated', reason: 'replication is between regions: it needs a mesh signature' });
       }
+      if (req.method === 'POST' && path === syncPath) {
+        let body: unknown;
+        try {
+          body = JSON.parse((await readLimited(req, 8 * 1024 * 1024)).toString('utf8'));
+        } catch {
+          return json(res, 400, { error: 'bad_request', reason: 'body must be JSON under 8 MiB' });
+        }
+        const a = acceptSync(this.store, body, this.now());
+        return json(res, a.status, a);
+      }
       if (await this.replicator.handle(req, res, path, auth.from)) return;
     }
     const auth = verify(this.o.meshSecret, req.headers, req.method ?? 'GET', path, Date.now());
@@ -417,7 +487,8 @@ export class RegionNode {
       health: this.prober.view().regions,
       dns: this.dns?.stats() ?? null,
       cache: this.cache?.stats() ?? null,
-      data: { ...this.data.stats(), replication: this.replicator.status() },
+      data: { ...this.data.stats(), replication: this.replicator.status(), leadership: this.leaders?.status() ?? null, lostWrites: this.store.lostWrites(20) },
+      clock: { skewMs: this.o.clockSkewMs ?? 0, offsets: Object.fromEntries(this.prober.offsets), verdict: clockVerdict(this.prober.offsets, this.o.topology.file.data.max_clock_offset, this.now(), 10 * this.o.topology.file.health.interval + 5000) },
       config: { model: this.o.topology.file.deployment.model, policy: this.o.topology.file.routing.policy, regions: this.o.topology.regions.map((r) => r.id) },
     };
   }
@@ -442,6 +513,7 @@ export class RegionNode {
       await closed;
       clearTimeout(timer);
       this.data.writer.flush();
+      await this.leaders?.stop();
       await this.replicator.stop();
       await Promise.all([this.gateway?.close(), this.mesh.close()]);
       this.store.close();

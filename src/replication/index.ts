@@ -4,3 +4,4 @@ export { defaultReplicationConfig, checkReplicationConfig, type ReplicationConfi
 export type { MayStoreAt } from './batch.js';
 export type { BatchMessage, BatchReply } from './messages.js';
 export { initialLeadership, step as stepLeadership, caughtUp, reconciled, mayServe, type LeadershipState, type LeadershipInput, type LeadershipEffect, type LeadershipConfig, type LeaderRecord } from './leadership.js';
+export { acceptSync, pushSync, syncPath, type SyncMessage, type SyncAnswer } from './sync.js';

@@ -135,6 +135,15 @@ export class Replicator {
     return this.in.get(source)?.sourceMs ?? 0;
   }
 
+  /** One anti-entropy exchange with `peer` now (a new leader catching up before it
+   *  serves); the number of rows and slots repaired either way. */
+  async repairWith(peer: string, timeoutMs: number): Promise<number> {
+    const r = await repairRound(this.repairSide, this.o.mesh, peer, timeoutMs, this.o.now);
+    this.aeRepaired += r.repaired;
+    this.noteConflicts(r.conflicts);
+    return r.repaired;
+  }
+
   /** Runs one anti-entropy round now (with the next peer in turn); for tests and operators. */
   async antiEntropyNow(): Promise<void> {
     await this.antiEntropyRound();

@@ -122,10 +122,10 @@ describe('data API on every node (three regions, eu strict)', () => {
     assert.equal((await api(euCentral, 'GET', '/tables/carts/rows/c1')).status, 200);
   });
 
-  it('consistency per read: strong is 501 until leadership lands; max_staleness needs proof of freshness', async () => {
+  it('consistency per read: strong needs a leader; max_staleness needs proof of freshness', async () => {
     const s = await api(us, 'GET', '/tables/prefs/rows/u1?consistency=strong');
-    assert.equal(s.status, 501);
-    assert.equal(s.body.error, 'not_implemented');
+    assert.equal(s.status, 400, 'no leader for a table written anywhere');
+    assert.equal((await api(euWest, 'GET', '/tables/catalog/rows/sku-1?consistency=strong')).servedBy, 'us-east-1', 'primary tables: at the primary');
     assert.equal((await api(us, 'GET', '/tables/prefs/rows/u1?consistency=eventually')).status, 400);
     assert.equal((await api(us, 'GET', '/tables/prefs/rows/u1?consistency=max_staleness')).status, 400);
     assert.equal((await api(us, 'GET', '/tables/catalog/rows/sku-1?max_staleness_ms=1000')).status, 200, 'at the primary itself');

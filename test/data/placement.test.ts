@@ -7,13 +7,14 @@ const us = regionId('us-east-1');
 const euW = regionId('eu-west-1');
 const euC = regionId('eu-central-1');
 
-function view(self: RegionId, down: RegionId[] = []): PlacementView {
+function view(self: RegionId, down: RegionId[] = [], leaders: Record<string, RegionId> = {}): PlacementView {
   const eu = [euW, euC];
   return {
     self,
     primary: us,
     allowedFor: (home) => (eu.includes(home) ? [home, ...eu.filter((r) => r !== home)] : [home, ...[us, euW, euC].filter((r) => r !== home)]),
     isKnown: (r) => [us, euW, euC].includes(r as RegionId),
+    leaderOf: (home) => leaders[home] ?? home,
     isUp: (r) => !down.includes(r),
     byDistance: () => [us, euW, euC].filter((r) => r !== self),
     foreignStrict: () => (eu.includes(self) ? [] : [[euW, euC]]),
@@ -26,6 +27,10 @@ const primary: TablePlan = { kind: 'global', writes: 'primary' };
 const anywhere: TablePlan = { kind: 'global', writes: 'anywhere' };
 
 describe('placement of writes', () => {
+  it('after a failover, home rows are written at the partition\'s new leader', () => {
+    assert.deepEqual(placeWrite(view(us, [euW], { [euW]: euC }), home, { home: euW, local: false }, false), { at: 'forward', to: [euC], why: "a write runs at eu-central-1, leading eu-west-1's rows" });
+    assert.deepEqual(placeWrite(view(euC, [euW], { [euW]: euC }), home, { home: euW, local: true }, false), { at: 'local' });
+  });
   it('home rows write at their home; never in a region residency forbids', () => {
     assert.deepEqual(placeWrite(view(us), home, { home: euW, local: false }, false), { at: 'forward', to: [euW], why: "a write runs at the row's home eu-west-1" });
     assert.deepEqual(placeWrite(view(euW), home, { home: euW, local: true }, false), { at: 'local' });
@@ -54,8 +59,12 @@ describe('placement of writes', () => {
 
 describe('placement of reads', () => {
   const never = (): undefined => undefined;
-  it('strong is 501 until leadership; local reads stay local when allowed', () => {
-    assert.equal((placeRead(view(us), anywhere, { home: null, local: true }, { kind: 'strong' }, never, 0) as { status?: number }).status, 501);
+  it('strong reads run at the leader (the primary for primary tables); none for tables written anywhere', () => {
+    assert.equal((placeRead(view(us), anywhere, { home: null, local: true }, { kind: 'strong' }, never, 0) as { status?: number }).status, 400);
+    assert.deepEqual(placeRead(view(euC), home, { home: euW, local: true }, { kind: 'strong' }, never, 0), { at: 'forward', to: [euW], why: "a strong read runs at the row's home eu-west-1" });
+    assert.deepEqual(placeRead(view(euC, [euW], { [euW]: euC }), home, { home: euW, local: true }, { kind: 'strong' }, never, 0), { at: 'local' }, 'after failover eu-central-1 leads');
+    assert.deepEqual(placeRead(view(us, [], { [euW]: euC }), home, { home: euW, local: false }, { kind: 'strong' }, never, 0), { at: 'forward', to: [euC], why: "a strong read runs at eu-central-1, leading eu-west-1's rows" });
+    assert.deepEqual(placeRead(view(euW), primary, { home: null, local: true }, { kind: 'strong' }, never, 0).at, 'forward');
     assert.deepEqual(placeRead(view(us), anywhere, { home: null, local: false }, { kind: 'local' }, never, 0), { at: 'local' });
   });
   it('a row homed in a strict jurisdiction is read there, from any reachable allowed region', () => {

@@ -1,0 +1,244 @@
+// The shell around leadership (src/replication/leadership.ts): one machine per home
+// partition this region may lead, fed by the coordinator (watches, takes, keep-alives),
+// the health prober and a timer; its effects run against the coordinator, the store and
+// replication. Every region also watches every partition's leader key, to know where
+// home writes and strong reads go.
+
+import { readLeader, releaseLeadership, takeLeadership, watchLeader, type Coordinator, type LeaseId, type Watch } from '../coord/index.js';
+import type { Logger, RegionId } from '../lib/index.js';
+import { caughtUp, initialLeadership, mayServe, reconciled, stepLeadership, type LeaderRecord, type LeadershipConfig, type LeadershipEffect, type LeadershipInput, type LeadershipState, type Replicator } from '../replication/index.js';
+import type { StoredRow, Store } from '../store/index.js';
+
+export interface LeadersOptions {
+  readonly region: RegionId;
+  /** Home partitions (home regions of home tables) and, for each, its candidate order:
+   *  the home, its synchronous follower, the other allowed regions. */
+  readonly partitions: ReadonlyMap<string, readonly string[]>;
+  readonly coord: Coordinator;
+  readonly store: Store;
+  readonly replicator: Replicator;
+  readonly config: LeadershipConfig;
+  readonly isUp: (r: string) => boolean;
+  /** The leader's current row (null: none), for a deposed leader's reconciliation. */
+  readonly leaderRow: (leader: string, table: string, key: string) => Promise<StoredRow | null>;
+  /** Tables whose writes were acknowledged at local commit (survive: zone). */
+  readonly acknowledgedAtCommit: (table: string) => boolean;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly tickMs?: number;
+}
+
+interface Partition {
+  state: LeadershipState | null;
+  holder: LeaderRecord | null;
+  lease: LeaseId | null;
+  /** One coordinator conversation at a time per partition. */
+  busy: boolean;
+  down: Set<string>;
+}
+
+export class PartitionLeaders {
+  private readonly parts = new Map<string, Partition>();
+  private readonly watches: Watch[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  readonly events: { atMs: number; partition: string; what: string }[] = [];
+
+  constructor(private readonly o: LeadersOptions) {
+    for (const [p, candidates] of o.partitions) {
+      const led = o.store.partitionEpoch(p).led;
+      const state = candidates.includes(o.region) ? initialLeadership(p, o.region, candidates, led) : null;
+      this.parts.set(p, { state, holder: null, lease: null, busy: false, down: new Set() });
+    }
+  }
+
+  async start(): Promise<void> {
+    for (const p of this.parts.keys()) {
+      try {
+        this.watches.push(await watchLeader(this.o.coord, p, (holder) => this.input(p, { kind: 'observed', holder, nowMs: this.o.now() })));
+      } catch (e) {
+        this.o.logger.warn({ partition: p, err: (e as Error).message }, 'leadership: cannot watch the leader key yet; retrying on the timer');
+      }
+    }
+    this.timer = setInterval(() => this.tick(), this.o.tickMs ?? 100);
+    this.timer.unref();
+  }
+
+  /** The partition's leader as last seen (null: none, or not known yet). */
+  leaderOf(partition: string): LeaderRecord | null {
+    return this.parts.get(partition)?.holder ?? null;
+  }
+
+  /** May this region write the partition now, and under which epoch? */
+  serving(partition: string): { ok: true; epoch: number } | { ok: false; reason: string } {
+    const s = this.parts.get(partition)?.state;
+    if (s === null || s === undefined) return { ok: false, reason: `${this.o.region} may not lead ${partition}` };
+    return mayServe(s, this.o.now());
+  }
+
+  private tick(): void {
+    const now = this.o.now();
+    for (const [p, part] of this.parts) {
+      if (part.state === null) continue;
+      for (const r of part.state.candidates) {
+        if (r === this.o.region) continue;
+        const up = this.o.isUp(r);
+        if (up === !part.down.has(r)) continue;
+        if (up) part.down.delete(r);
+        else part.down.add(r);
+        this.input(p, { kind: 'health', region: r, up, nowMs: now });
+      }
+      const l = part.state.leading;
+      const home = part.state.candidates[0];
+      // Failback: the home is back and has applied everything this leader committed.
+      if (l !== null && l.serving && home !== undefined && home !== this.o.region && this.o.isUp(home) && part.state.homeCaughtUp === null) {
+        const out = this.o.replicator.status().outbound[home];
+        if (out !== undefined && out.pending === 0) this.input(p, { kind: 'caught-up', region: home, epoch: l.epoch, nowMs: now });
+      }
+      this.input(p, { kind: 'tick', nowMs: now });
+    }
+  }
+
+  private input(p: string, input: LeadershipInput): void {
+    const part = this.parts.get(p);
+    if (part === undefined || this.stopped) return;
+    if (input.kind === 'observed' || input.kind === 'refused') {
+      part.holder = input.holder;
+      if (input.holder !== null) this.o.store.raiseEpoch(p, input.holder.epoch);
+    }
+    if (part.state === null) return;
+    const r = stepLeadership(part.state, input, this.o.config);
+    part.state = r.state;
+    for (const e of r.effects) this.run(p, part, e);
+  }
+
+  private note(p: string, what: string): void {
+    this.events.push({ atMs: this.o.now(), partition: p, what });
+    if (this.events.length > 100) this.events.shift();
+    this.o.logger.warn({ partition: p }, `leadership: ${what}`);
+  }
+
+  private run(p: string, part: Partition, e: LeadershipEffect): void {
+    const c = this.o.coord;
+    const now = this.o.now;
+    switch (e.kind) {
+      case 'take':
+        void (async () => {
+          const sentAtMs = now();
+          try {
+            const lease = await c.grantLease(this.o.config.leaseTtlMs);
+            const t = await takeLeadership(c, { partition: p, region: this.o.region, lease: lease.id, minEpoch: e.epoch });
+            if (t.ok) {
+              part.lease = lease.id;
+              // Persist that this region leads under the epoch before it acts on it.
+              this.o.store.markLed(p, t.epoch);
+              this.input(p, { kind: 'granted', epoch: t.epoch, sentAtMs, nowMs: now() });
+            } else {
+              await c.revokeLease(lease.id).catch(() => undefined);
+              this.input(p, { kind: 'refused', holder: t.holder, nowMs: now() });
+            }
+          } catch {
+            this.input(p, { kind: 'unavailable', nowMs: now() });
+          }
+        })();
+        return;
+      case 'renew': {
+        const lease = part.lease;
+        if (lease === null) return;
+        void (async () => {
+          const sentAtMs = now();
+          try {
+            await c.keepAlive(lease);
+            this.input(p, { kind: 'granted', epoch: e.epoch, sentAtMs, nowMs: now() });
+          } catch (err) {
+            const gone = (err as Error).name === 'LeaseExpired';
+            if (gone) this.input(p, { kind: 'refused', holder: (await readLeader(c, p).catch(() => ({ holder: null }))).holder, nowMs: now() });
+            else this.input(p, { kind: 'unavailable', nowMs: now() });
+          }
+        })();
+        return;
+      }
+      case 'release': {
+        const lease = part.lease;
+        part.lease = null;
+        if (lease !== null) void releaseLeadership(c, { partition: p, region: this.o.region, epoch: e.epoch, lease }).catch(() => undefined);
+        this.note(p, `released epoch ${e.epoch}`);
+        return;
+      }
+      case 'catch-up':
+        void (async () => {
+          const peers = (part.state?.candidates ?? []).filter((r) => r !== this.o.region && this.o.isUp(r));
+          let repaired = 0;
+          for (const peer of peers) repaired += await this.o.replicator.repairWith(peer, 2000).catch(() => 0);
+          if (part.state === null) return;
+          const r = caughtUp(part.state, e.epoch);
+          part.state = r.state;
+          for (const x of r.effects) this.run(p, part, x);
+          this.note(p, `caught up (${repaired} repaired from ${peers.join(', ') || 'no peer'})`);
+        })();
+        return;
+      case 'serve':
+        this.note(p, `serving as leader, epoch ${e.epoch}`);
+        return;
+      case 'stop-serving':
+        this.note(p, `stopped serving epoch ${e.epoch}: ${e.reason}`);
+        return;
+      case 'reconcile':
+        void this.reconcile(p, part, e.leader);
+        return;
+    }
+  }
+
+  /** A deposed leader: what it wrote under its old epoch that the new leader does not
+   *  hold is set aside (lost_writes) and replaced by the leader's rows. */
+  private async reconcile(p: string, part: Partition, leader: LeaderRecord): Promise<void> {
+    if (part.busy || part.state === null || part.state.deposedFrom === null) return;
+    part.busy = true;
+    const epoch = part.state.deposedFrom;
+    try {
+      const seen = new Set<string>();
+      const items: { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[] = [];
+      for (const c of this.o.store.changesUnderEpoch(p, epoch)) {
+        const id = `${c.table}\0${c.key}`;
+        if (c.kind !== 'row' || seen.has(id)) continue;
+        seen.add(id);
+        const mine = this.o.store.get(c.table, c.key);
+        if (mine === undefined || (mine.epoch ?? 0) !== epoch) continue; // overwritten since by the new leader
+        const theirs = await this.o.leaderRow(leader.region, c.table, c.key);
+        if (theirs !== null && theirs.version.wall === mine.version.wall && theirs.version.logical === mine.version.logical && theirs.version.region === mine.version.region) continue;
+        items.push({ mine, theirs, acknowledged: this.o.acknowledgedAtCommit(c.table) });
+      }
+      this.o.store.reconcile(p, epoch, items, this.o.now());
+      part.state = reconciled(part.state);
+      this.note(p, `reconciled with ${leader.region} (epoch ${leader.epoch}): ${items.length} write(s) of epoch ${epoch} set aside`);
+    } catch (err) {
+      this.o.logger.warn({ partition: p, err: (err as Error).message }, 'leadership: reconciliation failed; retrying on the next observation');
+    } finally {
+      part.busy = false;
+    }
+  }
+
+  status(): Record<string, unknown> {
+    const now = this.o.now();
+    const out: Record<string, unknown> = {};
+    for (const [p, part] of this.parts) {
+      const serving = part.state === null ? null : mayServe(part.state, now);
+      out[p] = { leader: part.holder, mayLead: part.state !== null, serving: serving?.ok === true ? serving.epoch : false, ...(serving !== null && !serving.ok && { why: serving.reason }), deposedFrom: part.state?.deposedFrom ?? null };
+    }
+    return { partitions: out, events: this.events.slice(-20) };
+  }
+
+  /** A clean stop hands leadership over at once rather than after the lease's TTL. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await Promise.all(this.watches.map((w) => w.cancel().catch(() => undefined)));
+    await Promise.all(
+      [...this.parts].map(async ([p, part]) => {
+        const l = part.state?.leading;
+        if (l !== null && l !== undefined && part.lease !== null) await releaseLeadership(this.o.coord, { partition: p, region: this.o.region, epoch: l.epoch, lease: part.lease }, { timeoutMs: 500 }).catch(() => undefined);
+      }),
+    );
+  }
+}
+
