@@ -11,6 +11,7 @@ import { describeCounterexample } from '../../src/world/index.js';
 import type { StrongHistory } from './history.js';
 import type { Ledger } from './ledger.js';
 import type { Residency } from './residency.js';
+import type { CommittedWrite } from './world.js';
 
 /** What invariants may look at: the disks (what a crash keeps), not the actors. */
 export interface WorldView {
@@ -19,6 +20,8 @@ export interface WorldView {
   readonly disks: ReadonlyMap<string, Disk>;
   readonly ledger: Ledger;
   readonly history: StrongHistory;
+  /** Ghost: every home-row write a leader committed (acknowledged or not). */
+  readonly committed: readonly CommittedWrite[];
 }
 
 export type StepInvariant = (w: WorldView, region: string) => string | null;
@@ -136,6 +139,57 @@ const strongHistoryLinearizable: FinalInvariant = (w) => {
   return [describeCounterexample(r.counterexample)];
 };
 
+/**
+ * Failover may drop writes that were never acknowledged, but never silently: a committed
+ * home-row write that is not in the history of its row's final value (its chain of `prev`
+ * versions) must be in some region's lost writes. (That none of them was acknowledged is
+ * noAcknowledgedWriteLost's check.)
+ */
+const droppedWritesListed: FinalInvariant = (w) => {
+  const problems: string[] = [];
+  const prevOf = new Map<string, Hlc | null>();
+  const vkey = (id: string, v: Hlc): string => `${id}\0${formatHlc(v)}`;
+  for (const c of w.committed) if (c.change.kind === 'row') prevOf.set(vkey(`${c.change.table}\0${c.change.key}`, c.change.version), c.change.prev);
+  const listed = new Set<string>();
+  for (const r of w.regions) for (const l of disk(w, r).lostWrites) listed.add(vkey(`${l.row.table}\0${l.row.key}`, l.row.version));
+  const lineage = finalLineages(w, prevOf, vkey);
+  for (const c of w.committed) {
+    if (c.change.kind !== 'row' || c.change.home === null) continue;
+    const id = `${c.change.table}\0${c.change.key}`;
+    const line = lineage.get(id) ?? new Set<string>();
+    const k = vkey(id, c.change.version);
+    // An acknowledged write is in its row's history (later versions alone prove nothing
+    // after a failover: they may have been written without it).
+    if (!line.has(k) && w.ledger.rows.some((a) => a.home !== null && `${a.table}\0${a.key}` === id && compareHlc(a.version, c.change.version) === 0)) {
+      problems.push(`acknowledged write lost: ${id.replace('\0', '/')}=${c.change.value ?? 'deleted'} (${formatHlc(c.change.version)}), written by ${c.region} under epoch ${c.epoch}, is not in the history of the row's final value${listed.has(k) ? ' (it is in a lost-writes list, marked unacknowledged)' : ''}`);
+    } else if (!line.has(k) && !listed.has(k) && !supersededBySameLeader(w, c)) problems.push(`silently dropped: ${id.replace('\0', '/')}=${c.change.value ?? 'deleted'} (${formatHlc(c.change.version)}), written by ${c.region} under epoch ${c.epoch}, is neither in the row's final history nor in any lost-writes list`);
+  }
+  return problems;
+};
+
+/** Each home row's final value's history: its version and its chain of `prev` versions. */
+function finalLineages(w: WorldView, prevOf: ReadonlyMap<string, Hlc | null>, vkey: (id: string, v: Hlc) => string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const c of w.committed) {
+    if (c.change.kind !== 'row' || c.change.home === null) continue;
+    const id = `${c.change.table}\0${c.change.key}`;
+    if (out.has(id)) continue;
+    const line = new Set<string>();
+    const final = disk(w, w.residency.allowedFor(c.change.home)[0] ?? c.change.home).rows.get(id);
+    for (let v: Hlc | null | undefined = final?.version; v !== null && v !== undefined && !line.has(vkey(id, v)); v = prevOf.get(vkey(id, v))) line.add(vkey(id, v));
+    out.set(id, line);
+  }
+  return out;
+}
+
+/** An unacknowledged write its own leader overwrote under the same epoch: the later one
+ *  stands for it (and is the one reconciliation lists if the failover drops it). */
+function supersededBySameLeader(w: WorldView, c: CommittedWrite): boolean {
+  if (c.change.kind !== 'row') return false;
+  const ch = c.change;
+  return w.committed.some((o) => o.region === c.region && o.epoch === c.epoch && o.change.kind === 'row' && o.change.table === ch.table && o.change.key === ch.key && o.change.prev !== null && compareHlc(o.change.prev, ch.version) === 0);
+}
+
 const residencyEverywhere: FinalInvariant = (w) => w.regions.map((r) => residency(w, r)).filter((p): p is string => p !== null);
 
-export const finalInvariants: readonly FinalInvariant[] = [residencyEverywhere, converged, noAcknowledgedWriteLost, countersAddUp, strongHistoryLinearizable];
+export const finalInvariants: readonly FinalInvariant[] = [residencyEverywhere, converged, noAcknowledgedWriteLost, droppedWritesListed, countersAddUp, strongHistoryLinearizable];

@@ -21,10 +21,36 @@ export interface Disk {
   seq: number;
   readonly inbound: Map<string, { applied: number; sourceMs: number }>;
   readonly outboundAcks: Map<string, number>;
+  /** Per home partition: the newest epoch known, and the one this region leads (led)
+   *  under — Store's partition_epochs. */
+  readonly epochs: Map<string, { epoch: number; led: number | null }>;
+  /** A deposed leader's writes that reconciliation set aside — Store's lost_writes. */
+  readonly lostWrites: LostWrite[];
+}
+
+export interface LostWrite {
+  readonly partition: string;
+  readonly epoch: number;
+  readonly row: StoredRow;
+  readonly acknowledged: boolean;
+  readonly foundMs: number;
+}
+
+/** Ablations of Store's rules, for the tests that show the invariants catch their loss. */
+export interface StoreFaults {
+  /** Apply a log stream's changes whatever their epoch. */
+  readonly skipFencing?: boolean;
+  /** Store as it is today: home rows merge by version alone, across epochs too. The
+   *  default models the proposed fix (README: findings): (epoch, version) order. */
+  readonly versionOnlyMerge?: boolean;
+  /** Store as it is today: a deposed leader finds what it wrote under its old epoch in the
+   *  change log (truncated once every peer acknowledged — fenced changes are acknowledged
+   *  too). The default models the proposed fix: the rows that carry that epoch. */
+  readonly reconcileFromLog?: boolean;
 }
 
 export function emptyDisk(): Disk {
-  return { rows: new Map(), slots: new Map(), log: [], seq: 0, inbound: new Map(), outboundAcks: new Map() };
+  return { rows: new Map(), slots: new Map(), log: [], seq: 0, inbound: new Map(), outboundAcks: new Map(), epochs: new Map(), lostWrites: [] };
 }
 
 export const rowId = (table: string, key: string): string => `${table}\0${key}`;
@@ -38,6 +64,7 @@ export class MemoryStore {
     readonly disk: Disk,
     private readonly mayStore: (table: string, home: string | null) => boolean,
     maxClockOffsetMs: number,
+    private readonly faults: StoreFaults = {},
   ) {
     let high: Hlc = zeroHlc;
     const consider = (v: Hlc): void => {
@@ -62,13 +89,71 @@ export class MemoryStore {
   }
 
   /** A local write of a row (a condition, if any, was checked by the caller). */
-  put(table: string, key: string, value: string, home: string | null, nowMs: number): LoggedChange {
+  put(table: string, key: string, value: string, home: string | null, nowMs: number, epoch = 0): LoggedChange {
     assert(this.mayStore(table, home), `a local write at ${this.region} is one it may store`);
     const cur = this.get(table, key) ?? null;
     const version = this.clock.now(nowMs);
-    const row: StoredRow = { table, key, value, version, home: cur?.home ?? home };
+    const ep = epoch > 0 ? { epoch } : {};
+    const row: StoredRow = { table, key, value, version, home: cur?.home ?? home, ...ep };
     this.disk.rows.set(rowId(table, key), row);
-    return this.log({ kind: 'row', seq: 0, committedMs: nowMs, table, key, value, version, prev: cur?.version ?? null, home: row.home });
+    return this.log({ kind: 'row', seq: 0, committedMs: nowMs, table, key, value, version, prev: cur?.version ?? null, home: row.home, ...ep });
+  }
+
+  // ---- leadership: epochs, reconciliation, lost writes (Store's rules)
+
+  partitionEpoch(partition: string): { epoch: number; led: number | null } {
+    return this.disk.epochs.get(partition) ?? { epoch: 0, led: null };
+  }
+
+  raiseEpoch(partition: string, epoch: number): void {
+    const cur = this.partitionEpoch(partition);
+    if (epoch > cur.epoch) this.disk.epochs.set(partition, { ...cur, epoch });
+  }
+
+  markLed(partition: string, epoch: number): void {
+    const cur = this.partitionEpoch(partition);
+    this.disk.epochs.set(partition, { epoch: Math.max(cur.epoch, epoch), led: epoch });
+  }
+
+  /** This region's own logged row changes of a partition under one epoch, in order (from
+   *  the log as it is now: truncated entries are gone, as in Store). */
+  changesUnderEpoch(partition: string, epoch: number): Change[] {
+    if (this.faults.reconcileFromLog === true) return this.disk.log.filter((c) => c.kind === 'row' && c.home === partition && (c.epoch ?? 0) === epoch);
+    return this.partitionRows(partition).filter((c) => c.kind === 'row' && (c.epoch ?? 0) === epoch);
+  }
+
+  /** A new leader, caught up, writes every row of the partition it holds from an older
+   *  epoch again under its own (same value, a new version): replicas the old leader's stream
+   *  did not reach get them past fencing. (The proposed fix; README: findings.) */
+  relogPartition(partition: string, epoch: number, nowMs: number): LoggedChange[] {
+    const out: LoggedChange[] = [];
+    for (const r of [...this.disk.rows.values()]) {
+      if (r.home !== partition || (r.epoch ?? 0) >= epoch || r.value === null) continue;
+      out.push(this.put(r.table, r.key, r.value, r.home, nowMs, epoch));
+    }
+    return out;
+  }
+
+  /** Every row of a home partition, as changes (a catch-up or reconcile pull's answer). */
+  partitionRows(partition: string): Change[] {
+    const out: Change[] = [];
+    for (const r of this.disk.rows.values()) if (r.home === partition) out.push({ kind: 'row', table: r.table, key: r.key, value: r.value, version: r.version, prev: null, home: r.home, ...(r.epoch !== undefined && { epoch: r.epoch }) });
+    return out;
+  }
+
+  /** Store.reconcile: each item's row is replaced by the leader's (or removed) and kept
+   *  in lost writes; bypasses last-writer-wins on purpose; clears `led`. */
+  reconcile(partition: string, epoch: number, items: readonly { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[], nowMs: number): number {
+    for (const { mine, theirs, acknowledged } of items) {
+      this.disk.lostWrites.push({ partition, epoch, row: mine, acknowledged, foundMs: nowMs });
+      if (theirs !== null) {
+        this.clock.observe(theirs.version, nowMs);
+        this.disk.rows.set(rowId(theirs.table, theirs.key), theirs);
+      } else this.disk.rows.delete(rowId(mine.table, mine.key));
+    }
+    const cur = this.partitionEpoch(partition);
+    this.disk.epochs.set(partition, { ...cur, led: null });
+    return items.length;
   }
 
   increment(table: string, key: string, by: number, nowMs: number): LoggedChange {
@@ -101,6 +186,7 @@ export class MemoryStore {
   apply(changes: readonly Change[], nowMs: number, watermark?: { source: string; applied: number; sourceMs: number }): { applied: number; refused: number } {
     const rows = new Map<string, StoredRow>();
     const slots = new Map<string, CounterSlot>();
+    const epochs = new Map<string, number>();
     let applied = 0;
     let refused = 0;
     for (const c of changes) {
@@ -117,16 +203,33 @@ export class MemoryStore {
         const version = cur !== null && compareHlc(cur.version, c.version) > 0 ? cur.version : c.version;
         slots.set(id, { table: c.table, key: c.key, slot: c.slot, p: m.p, n: m.n, version });
       } else {
+        if (c.home !== null) {
+          // Fencing: a source's log stream may not bring writes of an epoch older than the
+          // partition's newest (repairs and snapshots are judged by version alone).
+          const e = c.epoch ?? 0;
+          const known = Math.max(this.partitionEpoch(c.home).epoch, epochs.get(c.home) ?? 0);
+          if (watermark !== undefined && e < known && this.faults.skipFencing !== true) continue;
+          if (e > known) epochs.set(c.home, e);
+        }
         const id = rowId(c.table, c.key);
         const cur = rows.get(id) ?? this.disk.rows.get(id) ?? null;
-        if (!mergeRow(cur?.version ?? null, c.version, c.prev).take) continue;
-        rows.set(id, { table: c.table, key: c.key, value: c.value, version: c.version, home: c.home });
+        if (c.home !== null && cur !== null && this.faults.versionOnlyMerge !== true && (cur.epoch ?? 0) !== (c.epoch ?? 0)) {
+          // A later epoch's row is the partition's later history, whatever the HLCs say.
+          if ((c.epoch ?? 0) < (cur.epoch ?? 0)) continue;
+        } else if (!mergeRow(cur?.version ?? null, c.version, c.prev).take) continue;
+        // A deposed leader's own unreconciled write, replaced by a later epoch's row before
+        // its reconciliation ran: set aside, never silently (the proposed fix).
+        if (cur !== null && c.home !== null && this.faults.reconcileFromLog !== true && cur.version.region === this.region && cur.epoch !== undefined && cur.epoch === this.partitionEpoch(c.home).led && (c.epoch ?? 0) > cur.epoch) {
+          this.disk.lostWrites.push({ partition: c.home, epoch: cur.epoch, row: cur, acknowledged: false, foundMs: nowMs });
+        }
+        rows.set(id, { table: c.table, key: c.key, value: c.value, version: c.version, home: c.home, ...(c.epoch !== undefined && { epoch: c.epoch }) });
       }
       applied++;
     }
     // The "transaction" commits here: nothing above touched the disk.
     for (const [id, r] of rows) this.disk.rows.set(id, r);
     for (const [id, s] of slots) this.disk.slots.set(id, s);
+    for (const [p, e] of epochs) this.raiseEpoch(p, e);
     if (watermark !== undefined) this.disk.inbound.set(watermark.source, { applied: watermark.applied, sourceMs: watermark.sourceMs });
     return { applied, refused };
   }
@@ -145,7 +248,7 @@ export class MemoryStore {
   /** Everything `dest` may store, as changes: a snapshot's pages, in one piece here. */
   snapshotFor(mayStoreAt: (table: string, home: string | null) => boolean): Change[] {
     const out: Change[] = [];
-    for (const r of this.disk.rows.values()) if (mayStoreAt(r.table, r.home)) out.push({ kind: 'row', table: r.table, key: r.key, value: r.value, version: r.version, prev: null, home: r.home });
+    for (const r of this.disk.rows.values()) if (mayStoreAt(r.table, r.home)) out.push({ kind: 'row', table: r.table, key: r.key, value: r.value, version: r.version, prev: null, home: r.home, ...(r.epoch !== undefined && { epoch: r.epoch }) });
     for (const s of this.disk.slots.values()) if (mayStoreAt(s.table, null)) out.push({ kind: 'counter', table: s.table, key: s.key, slot: s.slot, p: s.p, n: s.n, version: s.version });
     return out;
   }

@@ -1,7 +1,7 @@
 // What a seed makes happen: the clients' operations and the fault schedule, drawn up
 // front so that a run's inputs can be read (and shrunk by hand) apart from its execution.
 
-import type { ClientRequest, StrongOp } from './protocol.js';
+import { coordinatorId, type ClientRequest, type StrongOp } from './protocol.js';
 import type { RegisterValue } from '../../src/world/index.js';
 
 export interface PlannedOp {
@@ -17,7 +17,10 @@ export type FaultEvent =
   | { readonly kind: 'restart'; readonly atMs: number; readonly region: string }
   | { readonly kind: 'partition'; readonly atMs: number; readonly sideA: readonly string[]; readonly sideB: readonly string[] }
   | { readonly kind: 'heal_partitions'; readonly atMs: number }
-  | { readonly kind: 'skew'; readonly atMs: number; readonly region: string; readonly skewMs: number };
+  /** The region's clock moves by jumpMs (either way). */
+  | { readonly kind: 'skew'; readonly atMs: number; readonly region: string; readonly jumpMs: number }
+  /** The coordinator answers nothing until untilMs: leases run out meanwhile. */
+  | { readonly kind: 'coord_pause'; readonly atMs: number; readonly untilMs: number };
 
 const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
 
@@ -52,7 +55,8 @@ export function planWorkload(rand: () => number, regions: readonly string[], o: 
         op = { kind: 'cas', key, expected, value: `s${i}` };
         written.set(key, [...seen, `s${i}`]);
       }
-      ops.push({ atMs, client, region: home, request: { kind: 'strong', table: 'accounts', home, op } });
+      // Sent to any region: one that does not lead forwards it to the leader it knows.
+      ops.push({ atMs, client, region: pick(rand, regions), request: { kind: 'strong', table: 'accounts', home, op } });
     }
   }
   return ops;
@@ -60,7 +64,7 @@ export function planWorkload(rand: () => number, regions: readonly string[], o: 
 
 /** Crashes with restarts, partitions with heals, clock jumps — all before `faultsEndMs`;
  *  the world heals whatever is left then. */
-export function planFaults(rand: () => number, regions: readonly string[], o: { readonly faultsEndMs: number; readonly maxSkewMs: number }): FaultEvent[] {
+export function planFaults(rand: () => number, regions: readonly string[], o: { readonly faultsEndMs: number; readonly maxClockJumpMs: number }): FaultEvent[] {
   const out: FaultEvent[] = [];
   const window = (maxMs: number): { atMs: number; untilMs: number } => {
     const atMs = Math.floor(rand() * o.faultsEndMs);
@@ -72,13 +76,24 @@ export function planFaults(rand: () => number, regions: readonly string[], o: { 
     out.push({ kind: 'crash', atMs: w.atMs, region }, { kind: 'restart', atMs: w.untilMs, region });
   }
   for (let n = Math.floor(rand() * 3); n > 0; n--) {
-    const shuffled = [...regions].sort(() => rand() - 0.5);
+    // The coordinator is on one side or the other: a leader cut off from it must stop
+    // serving before anyone else can take over.
+    const shuffled = [...regions, coordinatorId].sort(() => rand() - 0.5);
     const cut = 1 + Math.floor(rand() * (regions.length - 1));
     const w = window(1000);
     out.push({ kind: 'partition', atMs: w.atMs, sideA: shuffled.slice(0, cut), sideB: shuffled.slice(cut) }, { kind: 'heal_partitions', atMs: w.untilMs });
   }
   for (let n = Math.floor(rand() * 3); n > 0; n--) {
-    out.push({ kind: 'skew', atMs: Math.floor(rand() * o.faultsEndMs), region: pick(rand, regions), skewMs: Math.round((rand() * 2 - 1) * o.maxSkewMs) });
+    out.push({ kind: 'skew', atMs: Math.floor(rand() * o.faultsEndMs), region: pick(rand, regions), jumpMs: Math.round((rand() * 2 - 1) * o.maxClockJumpMs) });
+  }
+  // A region cut off from the coordinator alone; a coordinator outage (leases run out).
+  for (let n = Math.floor(rand() * 2); n > 0; n--) {
+    const w = window(800);
+    out.push({ kind: 'partition', atMs: w.atMs, sideA: [pick(rand, regions)], sideB: [coordinatorId] }, { kind: 'heal_partitions', atMs: w.untilMs });
+  }
+  if (rand() < 0.3) {
+    const w = window(700);
+    out.push({ kind: 'coord_pause', atMs: w.atMs, untilMs: w.untilMs });
   }
   return out;
 }

@@ -7,7 +7,8 @@
 // `RegionInput`; see README.md.
 
 import type { BatchMessage, BatchReply } from '../../src/replication/messages.js';
-import type { Change } from '../../src/store/index.js';
+import type { LeaderRecord } from '../../src/replication/index.js';
+import type { Change, LoggedChange } from '../../src/store/index.js';
 import type { Hlc } from '../../src/lib/index.js';
 import type { RegisterValue } from '../../src/world/index.js';
 
@@ -16,13 +17,45 @@ export type WireMessage =
   | { readonly kind: 'batch_reply'; readonly id: number; readonly reply: BatchReply | 'refused' }
   /** A whole snapshot in one message (the shell sends pages, then "done"). */
   | { readonly kind: 'snapshot'; readonly id: number; readonly changes: readonly Change[]; readonly seq: number; readonly sourceMs: number }
-  | { readonly kind: 'snapshot_reply'; readonly id: number; readonly ok: boolean };
+  | { readonly kind: 'snapshot_reply'; readonly id: number; readonly ok: boolean }
+  // ---- leadership (a region and the coordinator, whose address is `coordinatorId`)
+  | { readonly kind: 'coord'; readonly id: number; readonly partition: string; readonly op: CoordOp }
+  | { readonly kind: 'coord_reply'; readonly id: number; readonly partition: string; readonly result: CoordResult }
+  /** A watch event, or the answer to a read: the leader key at the coordinator's revision. */
+  | { readonly kind: 'watch'; readonly partition: string; readonly holder: LeaderRecord | null; readonly revision: number }
+  // ---- between regions: survive: region sync pushes, catch-up / reconcile pulls, forwarding
+  | { readonly kind: 'sync'; readonly id: number; readonly partition: string; readonly epoch: number; readonly changes: readonly Change[] }
+  | { readonly kind: 'sync_reply'; readonly id: number; readonly ok: boolean; readonly reason: string }
+  | { readonly kind: 'pull'; readonly id: number; readonly partition: string }
+  | { readonly kind: 'pull_reply'; readonly id: number; readonly rows: readonly Change[] }
+  | { readonly kind: 'forward'; readonly id: number; readonly request: ClientRequest }
+  | { readonly kind: 'forward_reply'; readonly id: number; readonly reply: ClientReply }
+  | { readonly kind: 'ping' }
+  | { readonly kind: 'pong' };
+
+/** The coordinator's address on the simulated network: it lives outside every region. */
+export const coordinatorId = 'coordinator';
+
+export type CoordOp =
+  /** Grant a lease and put leader/<partition> bound to it with the next epoch (>= minEpoch), if free. */
+  | { readonly kind: 'take'; readonly minEpoch: number }
+  | { readonly kind: 'renew'; readonly lease: number }
+  | { readonly kind: 'release'; readonly lease: number; readonly epoch: number }
+  | { readonly kind: 'read' };
+
+export type CoordResult =
+  | { readonly kind: 'taken'; readonly epoch: number; readonly lease: number }
+  | { readonly kind: 'renewed' }
+  /** A take found the key held, or a renewal found the lease gone: who holds it now. */
+  | { readonly kind: 'refused'; readonly holder: LeaderRecord | null; readonly revision: number }
+  | { readonly kind: 'released' }
+  | { readonly kind: 'read'; readonly holder: LeaderRecord | null; readonly revision: number };
 
 export type ClientRequest =
   | { readonly kind: 'put'; readonly table: string; readonly key: string; readonly value: string }
   | { readonly kind: 'increment'; readonly table: string; readonly key: string; readonly by: number }
   /** A strong operation on a home row, run where the partition's writer is. */
-  | { readonly kind: 'strong'; readonly table: string; readonly home: string; readonly op: StrongOp };
+  | { readonly kind: 'strong'; readonly table: string; readonly home: string; readonly op: StrongOp; readonly forwarded?: boolean };
 
 export type StrongOp =
   | { readonly kind: 'read'; readonly key: string }
@@ -34,14 +67,19 @@ export type ClientReply =
   | { readonly kind: 'increment' }
   | { readonly kind: 'strong'; readonly output: RegisterValue | 'ok' | 'fail'; readonly version: Hlc | null }
   /** Refused without effect (this region does not run it): the client knows it failed. */
-  | { readonly kind: 'refused'; readonly reason: string };
+  | { readonly kind: 'refused'; readonly reason: string }
+  /** It may or may not have taken effect (committed but not acknowledged by the sync
+   *  follower, or a forward that timed out): the client cannot tell. */
+  | { readonly kind: 'unknown'; readonly reason: string };
 
 export type RegionInput =
   | { readonly kind: 'tick'; readonly nowMs: number }
   /** `fromIncarnation`: which life of the sender sent it (a reply goes back to that one). */
   | { readonly kind: 'message'; readonly nowMs: number; readonly from: string; readonly fromIncarnation: number; readonly message: WireMessage }
-  | { readonly kind: 'timeout'; readonly nowMs: number; readonly dest: string; readonly request: 'batch' | 'snapshot'; readonly id: number }
+  | { readonly kind: 'timeout'; readonly nowMs: number; readonly dest: string; readonly request: TimedRequest; readonly id: number }
   | { readonly kind: 'client'; readonly nowMs: number; readonly requestId: number; readonly request: ClientRequest };
+
+export type TimedRequest = 'batch' | 'snapshot' | 'coord' | 'sync' | 'pull' | 'forward';
 
 export type RegionEffect =
   /** `toIncarnation`: a reply, for that life of the destination only (it travels on the
@@ -49,7 +87,15 @@ export type RegionEffect =
   | { readonly kind: 'send'; readonly to: string; readonly toIncarnation: number | null; readonly message: WireMessage }
   /** Feed `input` back to this life of this region after `afterMs` (of its own time). */
   | { readonly kind: 'timer'; readonly afterMs: number; readonly input: RegionInput }
-  | { readonly kind: 'client_reply'; readonly requestId: number; readonly reply: ClientReply };
+  | { readonly kind: 'client_reply'; readonly requestId: number; readonly reply: ClientReply }
+  /** Ghost: a home-row write this region committed as leader (for the end-of-run check
+   *  that every write a failover dropped is listed in lost writes). Changes nothing. */
+  | { readonly kind: 'committed'; readonly change: LoggedChange; readonly epoch: number }
+  /** Ghost: this region accepted a write of `partition` under `epoch` (lease safety). */
+  | { readonly kind: 'accepted'; readonly partition: string; readonly epoch: number }
+  /** Ghost: a new leader served after a catch-up that did not hear from every other
+   *  candidate (leaders.ts skips a peer that is down or fails; README: findings #3). */
+  | { readonly kind: 'incomplete_catch_up'; readonly partition: string; readonly epoch: number };
 
 /** A simulated region: everything it does happens in step(), nothing else is async. */
 export interface RegionActor {

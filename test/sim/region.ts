@@ -12,8 +12,11 @@ import type { ReplicationConfig } from '../../src/replication/index.js';
 import { initialInbound, stepInbound, type InboundEffect, type InboundInput, type InboundLimits, type InboundState } from '../../src/replication/inbound.js';
 import { initialOutbound, stepOutbound, type OutboundEffect, type OutboundInput, type OutboundState } from '../../src/replication/outbound.js';
 import { truncationPoint } from '../../src/replication/retention.js';
-import { MemoryStore, type Disk } from './memory-store.js';
-import type { ClientReply, ClientRequest, RegionActor, RegionEffect, RegionInput, StrongOp, WireMessage } from './protocol.js';
+import type { LeadershipConfig } from '../../src/replication/index.js';
+import type { Change } from '../../src/store/index.js';
+import { SimLeaders } from './leaders.js';
+import { MemoryStore, type Disk, type StoreFaults } from './memory-store.js';
+import { coordinatorId, type ClientReply, type ClientRequest, type RegionActor, type RegionEffect, type RegionInput, type WireMessage } from './protocol.js';
 import type { Residency } from './residency.js';
 
 export interface RegionOptions {
@@ -29,7 +32,36 @@ export interface RegionOptions {
   /** Seeded draws for this region's own faults (a failed apply transaction). */
   readonly rand: () => number;
   readonly applyFailureRate: number;
+  /** Home partitions and their candidate orders (home, sync follower, other allowed). */
+  readonly partitions: ReadonlyMap<string, readonly string[]>;
+  readonly leadership: LeadershipConfig;
+  readonly timing: LeadershipTiming;
+  /** Ablations that tests use to show the invariants catch them (all off normally). */
+  readonly faults?: RegionFaults;
 }
+
+export interface LeadershipTiming {
+  readonly coordTimeoutMs: number;
+  readonly pullTimeoutMs: number;
+  readonly readEveryMs: number;
+  /** Sync pushes and forwarded requests give up after this long (the answer: unknown). */
+  readonly requestTimeoutMs: number;
+  readonly pingEveryMs: number;
+  /** A peer not heard from for this long is down in this region's view (the prober). */
+  readonly downAfterMs: number;
+}
+
+export interface RegionFaults extends StoreFaults {
+  /** Acknowledge a survive: region write at local commit, before the sync push. */
+  readonly ackBeforeSync?: boolean;
+  /** service.ts as it is today: strong reads and CAS see rows the sync follower has not
+   *  persisted. The default models the proposed fix: such a row is pushed first and the
+   *  operation refused (no effect; the client retries). */
+  readonly readUnsynced?: boolean;
+}
+
+/** Where a strong operation's answer goes: to the client, or back to the forwarding region. */
+type ReplyTo = { readonly kind: 'client'; readonly requestId: number } | { readonly kind: 'forward'; readonly to: string; readonly toIncarnation: number; readonly id: number };
 
 /** How long a snapshot may take before the source gives up on it (the shell: 15 s). */
 const snapshotTimeoutFactor = 4;
@@ -48,11 +80,23 @@ export class ReplicatingRegion implements RegionActor {
   private readonly waiting = new Map<string, number>();
   private snapshotIds = 1;
   private effects: RegionEffect[] = [];
+  readonly leaders: SimLeaders;
+  private nowMs = 0;
+  private readonly heard = new Map<string, number>();
+  private lastPingMs = -Infinity;
+  private nextId = 1;
+  /** Strong writes committed here and waiting for the sync follower. */
+  private readonly syncing = new Map<number, { replyTo: ReplyTo | null; reply: ClientReply; rowId: string; version: string }>();
+  /** Rows committed here whose sync push has not been confirmed (volatile: a restarted
+   *  leader has caught up and re-logged before it serves). */
+  private readonly unsynced = new Set<string>();
+  /** Strong operations forwarded to the leader, waiting for its answer. */
+  private readonly forwarding = new Map<number, ReplyTo>();
 
   constructor(private readonly o: RegionOptions) {
     this.id = o.id;
     this.incarnation = o.incarnation;
-    this.store = new MemoryStore(o.id, o.disk, (t, h) => o.residency.mayStoreAt(o.id, t, h), o.maxClockOffsetMs);
+    this.store = new MemoryStore(o.id, o.disk, (t, h) => o.residency.mayStoreAt(o.id, t, h), o.maxClockOffsetMs, o.faults);
     // As the Replicator: a parked batch waits well under the source's retry timeout.
     this.inLimits = { maxParked: o.config.maxInflight, parkMs: Math.max(1, Math.floor(o.config.retryMs / 4)) };
     const log = { firstSeq: this.store.firstSeq(), lastSeq: this.store.lastSeq() };
@@ -63,6 +107,26 @@ export class ReplicatingRegion implements RegionActor {
       const mark = o.disk.inbound.get(p);
       this.in.set(p, initialInbound(p, mark?.applied ?? 0, mark?.sourceMs ?? 0));
     }
+    this.nowMs = now;
+    this.leaders = new SimLeaders({
+      region: o.id,
+      incarnation: o.incarnation,
+      partitions: o.partitions,
+      config: o.leadership,
+      store: this.store,
+      isUp: (r) => this.isUp(r),
+      emit: (e) => this.effects.push(e),
+      coordTimeoutMs: o.timing.coordTimeoutMs,
+      pullTimeoutMs: o.timing.pullTimeoutMs,
+      readEveryMs: o.timing.readEveryMs,
+      relogOnTakeover: o.faults?.versionOnlyMerge !== true,
+    });
+  }
+
+  /** The prober's verdict: heard from within downAfterMs (a fresh life knows nobody yet). */
+  isUp(region: string): boolean {
+    const at = this.heard.get(region);
+    return at !== undefined && this.nowMs - at < this.o.timing.downAfterMs;
   }
 
   private localMs(worldMs: number): number {
@@ -72,6 +136,7 @@ export class ReplicatingRegion implements RegionActor {
   step(input: RegionInput): RegionEffect[] {
     this.effects = [];
     const nowMs = this.localMs(input.nowMs);
+    this.nowMs = nowMs;
     switch (input.kind) {
       case 'tick':
         this.tick(nowMs);
@@ -80,6 +145,21 @@ export class ReplicatingRegion implements RegionActor {
         this.receive(nowMs, input.from, input.fromIncarnation, input.message);
         break;
       case 'timeout': {
+        if (input.request === 'coord') {
+          this.leaders.coordTimedOut(nowMs, input.dest, input.id);
+          break;
+        }
+        if (input.request === 'pull') {
+          this.leaders.pulled(nowMs, input.id, null);
+          break;
+        }
+        if (input.request === 'sync' || input.request === 'forward') {
+          const waiting = input.request === 'sync' ? this.syncing.get(input.id)?.replyTo : this.forwarding.get(input.id);
+          this.syncing.delete(input.id);
+          this.forwarding.delete(input.id);
+          if (waiting !== undefined && waiting !== null) this.answer(waiting, { kind: 'unknown', reason: `${input.dest} did not answer the ${input.request} in time` });
+          break;
+        }
         const k = `${input.dest}\0${input.request}\0${input.id}`;
         if (this.pending.delete(k)) {
           if (input.request === 'batch') this.stepOut(input.dest, { kind: 'failed', nowMs, id: input.id });
@@ -87,9 +167,12 @@ export class ReplicatingRegion implements RegionActor {
         }
         break;
       }
-      case 'client':
-        this.effects.push({ kind: 'client_reply', requestId: input.requestId, reply: this.serve(nowMs, input.request) });
+      case 'client': {
+        const r = input.request;
+        if (r.kind === 'strong') this.strongRequest(nowMs, r, { kind: 'client', requestId: input.requestId });
+        else this.effects.push({ kind: 'client_reply', requestId: input.requestId, reply: this.serve(nowMs, r) });
         break;
+      }
       default:
         unreachable(input);
     }
@@ -106,34 +189,90 @@ export class ReplicatingRegion implements RegionActor {
         this.store.increment(r.table, r.key, r.by, nowMs);
         return { kind: 'increment' };
       case 'strong':
-        // Without leadership the home region is the partition's only writer; the
-        // leadership core will decide this instead (README.md).
-        if (r.home !== this.id) return { kind: 'refused', reason: `${this.id} is not the writer of ${r.home}'s rows` };
-        return this.strong(nowMs, r.table, r.home, r.op);
+        return { kind: 'refused', reason: 'strong operations go through strongRequest' };
       default:
         return unreachable(r);
     }
   }
 
-  private strong(nowMs: number, table: string, home: string, op: StrongOp): ClientReply {
-    const cur = this.store.get(table, op.key);
+  private answer(to: ReplyTo, reply: ClientReply): void {
+    if (to.kind === 'client') this.effects.push({ kind: 'client_reply', requestId: to.requestId, reply });
+    else this.reply(to.to, to.toIncarnation, { kind: 'forward_reply', id: to.id, reply });
+  }
+
+  /** data/service.ts for a home table: run at the partition's serving leader with its
+   *  epoch, else forward to the leader as last seen (once), else refuse. */
+  private strongRequest(nowMs: number, r: Extract<ClientRequest, { kind: 'strong' }>, replyTo: ReplyTo): void {
+    const serving = this.leaders.serving(r.home, nowMs);
+    if (!serving.ok) {
+      const leader = this.leaders.leaderOf(r.home);
+      if (r.forwarded === true || leader === null || leader.region === this.id) return this.answer(replyTo, { kind: 'refused', reason: `${this.id} does not lead ${r.home}: ${serving.reason}` });
+      const id = this.nextId++;
+      this.forwarding.set(id, replyTo);
+      this.effects.push({ kind: 'send', to: leader.region, toIncarnation: null, message: { kind: 'forward', id, request: { ...r, forwarded: true } } });
+      this.effects.push({ kind: 'timer', afterMs: this.o.timing.requestTimeoutMs, input: { kind: 'timeout', nowMs: 0, dest: leader.region, request: 'forward', id } });
+      return;
+    }
+    this.effects.push({ kind: 'accepted', partition: r.home, epoch: serving.epoch });
+    const op = r.op;
+    const rowKey = `${r.table}\0${op.key}`;
+    if (this.unsynced.has(rowKey) && this.o.faults?.readUnsynced !== true) {
+      const row = this.store.get(r.table, op.key);
+      const to = this.leaders.syncFollower(r.home);
+      if (row !== undefined && to !== undefined) this.pushSync(to, r.home, serving.epoch, { kind: 'row', table: row.table, key: row.key, value: row.value, version: row.version, prev: null, home: row.home, epoch: serving.epoch }, null, { kind: 'strong', output: 'ok', version: row.version });
+      return this.answer(replyTo, { kind: 'refused', reason: `${r.table}/${op.key} has a write the sync follower has not confirmed yet` });
+    }
+    const cur = this.store.get(r.table, op.key);
     const value = cur?.value ?? null;
-    switch (op.kind) {
-      case 'read':
-        return { kind: 'strong', output: value, version: cur?.version ?? null };
-      case 'write':
-        return { kind: 'strong', output: 'ok', version: this.store.put(table, op.key, op.value, home, nowMs).version };
-      case 'cas':
-        if (value !== op.expected) return { kind: 'strong', output: 'fail', version: cur?.version ?? null };
-        return { kind: 'strong', output: 'ok', version: this.store.put(table, op.key, op.value, home, nowMs).version };
-      default:
-        return unreachable(op);
+    if (op.kind === 'read') return this.answer(replyTo, { kind: 'strong', output: value, version: cur?.version ?? null });
+    if (op.kind === 'cas' && value !== op.expected) return this.answer(replyTo, { kind: 'strong', output: 'fail', version: cur?.version ?? null });
+    const change = this.store.put(r.table, op.key, op.value, r.home, nowMs, serving.epoch);
+    this.effects.push({ kind: 'committed', change, epoch: serving.epoch });
+    const ok: ClientReply = { kind: 'strong', output: 'ok', version: change.version };
+    // survive: region — acknowledged only once the synchronous follower persisted it.
+    const to = this.leaders.syncFollower(r.home);
+    if (this.o.faults?.ackBeforeSync === true) this.answer(replyTo, ok);
+    if (to === undefined) {
+      this.unsynced.add(`${r.table}\0${op.key}`);
+      if (this.o.faults?.ackBeforeSync !== true) this.answer(replyTo, { kind: 'unknown', reason: `no synchronous follower of ${r.home} is up: committed here, not acknowledged` });
+      return;
+    }
+    this.pushSync(to, r.home, serving.epoch, change, this.o.faults?.ackBeforeSync === true ? null : replyTo, ok);
+  }
+
+  private pushSync(to: string, partition: string, epoch: number, change: Change, replyTo: ReplyTo | null, ok: ClientReply): void {
+    const id = this.nextId++;
+    const rowKey = `${change.table}\0${change.key}`;
+    this.unsynced.add(rowKey);
+    this.syncing.set(id, { replyTo, reply: ok, rowId: rowKey, version: JSON.stringify(change.version) });
+    this.effects.push({ kind: 'send', to, toIncarnation: null, message: { kind: 'sync', id, partition, epoch, changes: [change] } });
+    this.effects.push({ kind: 'timer', afterMs: this.o.timing.requestTimeoutMs, input: { kind: 'timeout', nowMs: 0, dest: to, request: 'sync', id } });
+  }
+
+  /** sync.ts acceptSync: fencing, then the changes in one transaction. */
+  private acceptSync(nowMs: number, partition: string, epoch: number, changes: readonly Change[]): { ok: boolean; reason: string } {
+    const known = this.store.partitionEpoch(partition).epoch;
+    if (epoch < known) return { ok: false, reason: `fenced: epoch ${epoch} is older than ${known}` };
+    if (changes.some((c) => c.kind === 'row' && !this.o.residency.mayStoreAt(this.id, c.table, c.home))) return { ok: false, reason: 'residency' };
+    try {
+      this.store.raiseEpoch(partition, epoch);
+      this.store.apply(changes, nowMs);
+      return { ok: true, reason: '' };
+    } catch (e) {
+      if (!(e instanceof ClockOffsetError)) throw e;
+      return { ok: false, reason: 'clock offset' };
     }
   }
 
   // ---- outbound
 
   private tick(nowMs: number): void {
+    if (nowMs - this.lastPingMs >= this.o.timing.pingEveryMs) {
+      this.lastPingMs = nowMs;
+      for (const p of this.o.peers) this.effects.push({ kind: 'send', to: p, toIncarnation: null, message: { kind: 'ping' } });
+    }
+    this.leaders.tick(nowMs);
+    for (const [dest, s] of this.out) this.leaders.homeCaughtUp(nowMs, dest, this.store.lastSeq() - s.acked);
     const log = { firstSeq: this.store.firstSeq(), lastSeq: this.store.lastSeq() };
     for (const dest of this.o.peers) this.stepOut(dest, { kind: 'tick', nowMs, log });
     const upTo = truncationPoint(
@@ -188,7 +327,44 @@ export class ReplicatingRegion implements RegionActor {
   // ---- inbound
 
   private receive(nowMs: number, from: string, fromIncarnation: number, m: WireMessage): void {
+    if (from !== coordinatorId) this.heard.set(from, nowMs);
     switch (m.kind) {
+      case 'ping':
+        return this.reply(from, fromIncarnation, { kind: 'pong' });
+      case 'pong':
+        return;
+      case 'coord':
+      case 'sync_reply': {
+        if (m.kind === 'coord') return; // only the coordinator takes these
+        const w = this.syncing.get(m.id);
+        if (w === undefined) return;
+        this.syncing.delete(m.id);
+        const [table, key] = w.rowId.split('\0') as [string, string];
+        if (m.ok && JSON.stringify(this.store.get(table, key)?.version) === w.version) this.unsynced.delete(w.rowId);
+        if (w.replyTo === null) return;
+        return this.answer(w.replyTo, m.ok ? w.reply : { kind: 'unknown', reason: `the sync follower ${from} refused: ${m.reason}` });
+      }
+      case 'coord_reply':
+        return this.leaders.coordAnswered(nowMs, m.id, m.partition, m.result);
+      case 'watch':
+        return this.leaders.watched(nowMs, m);
+      case 'sync': {
+        const r = this.acceptSync(nowMs, m.partition, m.epoch, m.changes);
+        return this.reply(from, fromIncarnation, { kind: 'sync_reply', id: m.id, ok: r.ok, reason: r.reason });
+      }
+      case 'pull':
+        return this.reply(from, fromIncarnation, { kind: 'pull_reply', id: m.id, rows: this.store.partitionRows(m.partition) });
+      case 'pull_reply':
+        return this.leaders.pulled(nowMs, m.id, m.rows);
+      case 'forward':
+        if (m.request.kind !== 'strong') return;
+        return this.strongRequest(nowMs, m.request, { kind: 'forward', to: from, toIncarnation: fromIncarnation, id: m.id });
+      case 'forward_reply': {
+        const w = this.forwarding.get(m.id);
+        if (w === undefined) return;
+        this.forwarding.delete(m.id);
+        return this.answer(w, m.reply);
+      }
       case 'batch': {
         const key = `${from}\0${m.batch.id}`;
         // The shell answers a second copy of a waiting batch with 409: a failure there.

@@ -35,7 +35,7 @@ export function residencyFor(n: number): Residency {
     'data:',
     '  residency: { eu: strict }',
     '  tables:',
-    '    accounts: { locality: home, survive: zone }',
+    '    accounts: { locality: home, survive: region }',
     '    profiles: { locality: global, writes: anywhere }',
     '    likes: { locality: global, writes: anywhere, type: counter }',
   ].join('\n');
