@@ -2,6 +2,7 @@
 
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerData } from './data.js';
 import { registerDev } from './dev.js';
 import { registerNode } from './node.js';
 import { registerRoute } from './route.js';
@@ -19,5 +20,6 @@ registerValidate(program);
 registerRoute(program);
 registerNode(program);
 registerDev(program);
+registerData(program);
 
 await program.parseAsync(process.argv);

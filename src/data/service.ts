@@ -15,6 +15,9 @@ import { planOf, type PlacementView, type TablePlan } from './tables.js';
 import { GroupWriter, QueueFullError } from './writer.js';
 import type { TableConfig } from '../topology/index.js';
 
+/** The deployment's primary, led like a home partition (src/node/leaders.ts). */
+export const primaryPartition = '@primary';
+
 /** Marks a request one region forwarded to another: it is run there, never forwarded on. */
 export const dataFromHeader = 'x-meridian-data-from';
 export const servedByHeader = 'x-meridian-served-by';
@@ -220,6 +223,11 @@ export class DataService {
         const serving = this.o.leadership.serving(home);
         if (!serving.ok) return errorAnswer(503, 'leader_unreachable', `${this.o.region} does not lead ${home}'s rows now: ${serving.reason}`);
         epoch = { epoch: serving.epoch };
+      }
+      if (p.at === 'local' && plan.kind === 'global' && plan.writes === 'primary' && this.o.leadership !== undefined) {
+        // The primary is a leadership too: only the region holding it writes.
+        const serving = this.o.leadership.serving(primaryPartition);
+        if (!serving.ok) return errorAnswer(503, 'leader_unreachable', `${this.o.region} is not the primary now: ${serving.reason}`);
       }
       const cond = ifVersion !== undefined ? { ifVersion } : {};
       write = r.op === 'put' ? { op: 'put', table: r.table, key: r.key, value, home, ...cond, ...epoch } : { op: 'delete', table: r.table, key: r.key, home, ...cond, ...epoch };

@@ -6,6 +6,7 @@
 
 import { readLeader, releaseLeadership, takeLeadership, watchLeader, type Coordinator, type LeaseId, type Watch } from '../coord/index.js';
 import type { Logger, RegionId } from '../lib/index.js';
+export { primaryPartition } from '../data/index.js';
 import { caughtUp, initialLeadership, mayServe, reconciled, stepLeadership, type LeaderRecord, type LeadershipConfig, type LeadershipEffect, type LeadershipInput, type LeadershipState, type Replicator } from '../replication/index.js';
 import type { StoredRow, Store } from '../store/index.js';
 

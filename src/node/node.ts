@@ -18,7 +18,7 @@ import { route, routingTable, type RoutingTable } from '../routing/index.js';
 import { acceptSync, Replicator, syncPath } from '../replication/index.js';
 import type { Coordinator } from '../coord/index.js';
 import { clockVerdict } from '../health/index.js';
-import { PartitionLeaders } from './leaders.js';
+import { PartitionLeaders, primaryPartition } from './leaders.js';
 import { Store, type StoredRow } from '../store/index.js';
 import { allowedRegionsForHome, failoverOrder, isStrict, latencyModel, regionById, type NodeRole, type Region, type Topology } from '../topology/index.js';
 import { zoneConfig } from './dns-zone.js';
@@ -190,13 +190,21 @@ export class RegionNode {
         pending: Object.fromEntries(Object.entries(st.outbound).map(([d, x]) => [d, x.pending])),
       };
     });
-    const homePartitions = [...t.tables.values()].some((c) => c.locality === 'home') ? t.regions.map((x) => x.id) : [];
+    // Partitions: every region's home rows (when there are home tables), and the
+    // deployment's primary (writes: primary tables, active-passive), so that a standby is
+    // promoted the same way a home's follower is.
+    const partitions = new Map<string, string[]>();
+    if ([...t.tables.values()].some((c) => c.locality === 'home')) for (const x of t.regions) partitions.set(x.id, this.partitionCandidates(x.id));
+    if (t.file.deployment.model === 'active-passive' || [...t.tables.values()].some((c) => c.locality === 'global' && c.writes === 'primary' && c.type === 'row')) {
+      const primary = regionId(t.file.deployment.primary ?? (t.regions[0] as Region).id);
+      partitions.set(primaryPartition, [primary, ...failoverOrder(t, primary)]);
+    }
     this.leaders =
-      o.coord === undefined || homePartitions.length === 0
+      o.coord === undefined || partitions.size === 0
         ? undefined
         : new PartitionLeaders({
             region: o.region,
-            partitions: new Map(homePartitions.map((h) => [h, this.partitionCandidates(h)])),
+            partitions,
             coord: o.coord,
             store: this.store,
             replicator: this.replicator,
@@ -326,12 +334,16 @@ export class RegionNode {
     const others = t.regions.map((r) => r.id).filter((id) => id !== self).sort((a, b) => latency.regionRtt(self, a).ms - latency.regionRtt(self, b).ms);
     const jurisdictions = [...new Set(t.regions.map((r) => r.jurisdiction))].filter((j) => j !== this.self.jurisdiction && isStrict(t, j));
     const foreignStrict = jurisdictions.map((j) => others.filter((id) => regionById(t, id)?.jurisdiction === j));
+    const leaders = (): PartitionLeaders | undefined => this.leaders;
     return {
       self,
-      primary: regionId(t.file.deployment.primary ?? (t.regions[0] as Region).id),
+      // The primary as leadership has it (a standby promoted), else the configured one.
+      get primary() {
+        return regionId(leaders()?.leaderOf(primaryPartition)?.region ?? t.file.deployment.primary ?? (t.regions[0] as Region).id);
+      },
       allowedFor: (home) => allowedRegionsForHome(t, home),
       isKnown: (r) => regionById(t, r) !== undefined,
-      leaderOf: (home) => regionId(this.leaders?.leaderOf(home)?.region ?? home),
+      leaderOf: (home) => regionId(leaders()?.leaderOf(home)?.region ?? home),
       isUp: (r) => this.prober.nodeUp(r),
       byDistance: () => others,
       foreignStrict: () => foreignStrict,
@@ -452,6 +464,7 @@ export class RegionNode {
       return json(res, up ? 200 : 503, { region: this.o.region, app: up ? 'up' : 'down', nowMs: this.now() });
     }
     if (req.method === 'GET' && url === '/status') return json(res, 200, this.status());
+    if (req.method === 'GET' && url === '/lost-writes') return json(res, 200, { region: this.o.region, ...this.store.lostWrites(10_000) });
     if (req.method === 'GET' && url === '/metrics') {
       const text = await this.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': this.metrics.registry.contentType });

@@ -23,11 +23,11 @@ function topology(): string {
   return stringify({
     service: { name: 'shop', zone: 'shop.example.test', hosts: ['www'] },
     regions: regions.map((id, i) => ({ id, jurisdiction: 'us', public: `127.${octet}.${i + 1}.1`, mesh: `127.${octet}.${i + 1}.1:7070`, app: `http://127.${octet}.${i + 1}.1:9000` })),
-    deployment: { model: 'active-active', primary: 'us-west-2', failback: 'manual' },
+    deployment: { model: 'active-active', primary: 'us-west-2', failback: 'auto' },
     health: { interval: '200ms', timeout: '150ms', down_after: 2, up_after: 2 },
     coord: { kind: 'embedded', lease_ttl: '1s' },
     node: { roles: ['gateway'] },
-    data: { durability: 'fsync', tables: { accounts: { locality: 'home', home_from: 'client', consistency: 'strong', survive: 'region' } } },
+    data: { durability: 'fsync', tables: { accounts: { locality: 'home', home_from: 'client', consistency: 'strong', survive: 'region' }, catalog: { locality: 'global', writes: 'primary' } } },
   });
 }
 
@@ -103,6 +103,23 @@ describe('failover of a survive: region partition (real processes)', () => {
     assert.equal(part?.leader?.region, 'us-east-2', 'the synchronous follower leads');
     assert.ok((part?.leader?.epoch ?? 0) > epochBefore, 'with the next epoch');
     console.log(`# takeover: first write acknowledged ${firstAfter - killedMs} ms after the SIGKILL (lease TTL 1 s, detection included); ${history.filter((h) => h.outcome === 'acked').length} writes acknowledged, ${history.filter((h) => h.outcome === 'unknown').length} unknown`);
+
+    // The primary (writes: primary) is promoted the same way: kill it, and the next region
+    // in its failover order takes the lease and accepts the writes.
+    const catalog = connect<{ catalog: { title: string } }>({ url: world.dataUrl('us-east-2'), token: world.appToken, timeoutMs: 2000, retries: 0 }).table('catalog');
+    assert.equal((await catalog.put('before', { title: 'x' })).region, 'us-west-2');
+    await world.killRegion('us-west-2');
+    const promoteDeadline = Date.now() + 20_000;
+    let promoted: string | undefined;
+    while (promoted === undefined) {
+      assert.ok(Date.now() < promoteDeadline, 'no region was promoted to primary');
+      try {
+        promoted = (await catalog.put('after', { title: 'y' })).region;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.equal(promoted, 'us-east-2', 'the standby took the primary lease');
 
     await world.stop();
     world = undefined;
