@@ -37,6 +37,9 @@ export interface LeadershipHooks {
   serving(partition: string): { ok: true; epoch: number } | { ok: false; reason: string };
   /** Where the leader sends survive: region writes before acknowledging them. */
   syncFollower(partition: string): string | undefined;
+  /** Records the follower in the coordinator before it is relied on (the next leader
+   *  catches up from exactly that region). */
+  recordSyncFollower(partition: string, region: string): Promise<void>;
   /** Strong operations stop while this node's clock is off (and say why). */
   clock(): { ok: true } | { ok: false; reason: string };
 }
@@ -66,6 +69,10 @@ interface Caller {
 export class DataService {
   private readonly plans = new Map<string, TablePlan>();
   readonly writer: GroupWriter;
+  /** survive: region rows committed here whose synchronous copy is not confirmed yet (or
+   *  failed): a strong read must not show them until it is — after a failover they would
+   *  vanish, and the read would not be linearizable. */
+  private readonly unconfirmed = new Map<string, number>();
   readonly counts = { reads: 0, readsForwarded: 0, searches: 0, writes: 0, writesForwarded: 0, syncPushed: 0, refused: {} as Record<string, number> };
 
   constructor(private readonly o: DataServiceOptions) {
@@ -155,6 +162,12 @@ export class DataService {
     if (p.at === 'local' && r.consistency.kind === 'strong') {
       const refusal = this.strongRefusal(plan.kind === 'home' ? (home ?? this.o.region) : null);
       if (refusal !== null) return refusal;
+      if (local !== undefined && this.unconfirmed.has(`${r.table}\0${r.key}`)) {
+        // Confirm the row's synchronous copy before showing it.
+        const failed = await this.syncToFollower({ kind: 'row', table: local.table, key: local.key, value: local.value, version: local.version, prev: null, home: local.home, ...(local.epoch !== undefined && { epoch: local.epoch }) });
+        if (failed !== null) return failed;
+        this.unconfirmed.delete(`${r.table}\0${r.key}`);
+      }
     }
     if (p.at === 'local') {
       if (local === undefined || local.value === null) return errorAnswer(404, 'not_found', `no row ${r.table}/${r.key} in ${this.o.region}`);
@@ -255,6 +268,11 @@ export class DataService {
     const to = this.o.leadership.syncFollower(change.home);
     if (to === undefined) return errorAnswer(503, 'sync_follower_unreachable', `survive: region needs a second allowed region for ${change.home}'s rows, and none is reachable; the write is not acknowledged`);
     try {
+      await this.o.leadership.recordSyncFollower(change.home, to);
+    } catch (e) {
+      return errorAnswer(503, 'sync_failed', `the synchronous follower ${to} could not be recorded in the coordinator (${(e as Error).message}); the write is not acknowledged — retry with the same idempotency key`);
+    }
+    try {
       await pushSync(this.o.mesh, to, { partition: change.home, epoch: change.epoch ?? 0, changes: [change] }, this.o.forwardTimeoutMs);
       this.counts.syncPushed++;
       return null;
@@ -284,8 +302,13 @@ export class DataService {
     const outcome = await this.writer.write(write, idem);
     this.counts.writes++;
     if (survive && outcome.ok) {
+      const id = `${write.table}\0${write.key}`;
+      this.unconfirmed.set(id, (this.unconfirmed.get(id) ?? 0) + 1);
       const failed = await this.syncToFollower(outcome.change);
-      if (failed !== null) return failed;
+      if (failed !== null) return failed; // stays unconfirmed until a later push succeeds
+      const left = (this.unconfirmed.get(id) ?? 1) - 1;
+      if (left <= 0) this.unconfirmed.delete(id);
+      else this.unconfirmed.set(id, left);
     }
     return answer(outcome);
   }

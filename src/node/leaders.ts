@@ -10,6 +10,11 @@ export { primaryPartition } from '../data/index.js';
 import { caughtUp, initialLeadership, mayServe, reconciled, stepLeadership, type LeaderRecord, type LeadershipConfig, type LeadershipEffect, type LeadershipInput, type LeadershipState, type Replicator } from '../replication/index.js';
 import type { StoredRow, Store } from '../store/index.js';
 
+/** The coordinator key naming a partition's synchronous follower. */
+export const syncKey = (partition: string): string => `sync/${partition}`;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 export interface LeadersOptions {
   readonly region: RegionId;
   /** Home partitions (home regions of home tables) and, for each, its candidate order:
@@ -167,16 +172,7 @@ export class PartitionLeaders {
         return;
       }
       case 'catch-up':
-        void (async () => {
-          const peers = (part.state?.candidates ?? []).filter((r) => r !== this.o.region && this.o.isUp(r));
-          let repaired = 0;
-          for (const peer of peers) repaired += await this.o.replicator.repairWith(peer, 2000).catch(() => 0);
-          if (part.state === null) return;
-          const r = caughtUp(part.state, e.epoch);
-          part.state = r.state;
-          for (const x of r.effects) this.run(p, part, x);
-          this.note(p, `caught up (${repaired} repaired from ${peers.join(', ') || 'no peer'})`);
-        })();
+        void this.catchUp(p, part, e.epoch);
         return;
       case 'serve':
         this.note(p, `serving as leader, epoch ${e.epoch}`);
@@ -190,6 +186,61 @@ export class PartitionLeaders {
     }
   }
 
+  /**
+   * Before a new leader serves: every acknowledged survive: region write of the previous
+   * epoch is on the synchronous follower recorded in the coordinator (sync/<partition>),
+   * so that region must be pulled from, successfully — until then the partition waits
+   * (consistency over availability). The other candidates that are up are pulled from
+   * too, best effort.
+   */
+  private async catchUp(p: string, part: Partition, epoch: number): Promise<void> {
+    const stillTaking = (): boolean => part.state?.leading?.epoch === epoch && !this.stopped;
+    let required: string | null = null;
+    for (;;) {
+      try {
+        const rec = await this.o.coord.get(syncKey(p));
+        required = rec === null ? null : rec.value;
+        break;
+      } catch {
+        if (!stillTaking()) return;
+        await sleep(200);
+      }
+    }
+    let repaired = 0;
+    if (required !== null && required !== this.o.region) {
+      for (;;) {
+        if (!stillTaking()) return;
+        try {
+          repaired += await this.o.replicator.repairWith(required, 2000);
+          break;
+        } catch (err) {
+          this.o.logger.warn({ partition: p, from: required, err: (err as Error).message }, 'leadership: cannot catch up from the synchronous follower yet; not serving');
+          await sleep(250);
+        }
+      }
+    }
+    const others = (part.state?.candidates ?? []).filter((r) => r !== this.o.region && r !== required && this.o.isUp(r));
+    for (const peer of others) repaired += await this.o.replicator.repairWith(peer, 2000).catch(() => 0);
+    if (part.state === null || !stillTaking()) return;
+    const r = caughtUp(part.state, epoch);
+    part.state = r.state;
+    for (const x of r.effects) this.run(p, part, x);
+    this.note(p, `caught up (${repaired} repaired; synchronous follower ${required ?? 'none recorded'})`);
+  }
+
+  /** The synchronous follower the coordinator has for a partition (cached). */
+  private readonly syncFollowers = new Map<string, string>();
+
+  /**
+   * Makes `region` the partition's recorded synchronous follower before any write is
+   * acknowledged with it: the next leader must catch up from exactly that region.
+   */
+  async recordSyncFollower(p: string, region: string): Promise<void> {
+    if (this.syncFollowers.get(p) === region) return;
+    await this.o.coord.commit({ checks: [], puts: [{ key: syncKey(p), value: region }], deletes: [] });
+    this.syncFollowers.set(p, region);
+  }
+
   /** A deposed leader: what it wrote under its old epoch that the new leader does not
    *  hold is set aside (lost_writes) and replaced by the leader's rows. */
   private async reconcile(p: string, part: Partition, leader: LeaderRecord): Promise<void> {
@@ -197,17 +248,12 @@ export class PartitionLeaders {
     part.busy = true;
     const epoch = part.state.deposedFrom;
     try {
-      const seen = new Set<string>();
       const items: { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[] = [];
-      for (const c of this.o.store.changesUnderEpoch(p, epoch)) {
-        const id = `${c.table}\0${c.key}`;
-        if (c.kind !== 'row' || seen.has(id)) continue;
-        seen.add(id);
-        const mine = this.o.store.get(c.table, c.key);
-        if (mine === undefined || (mine.epoch ?? 0) !== epoch) continue; // overwritten since by the new leader
-        const theirs = await this.o.leaderRow(leader.region, c.table, c.key);
+      // From the rows, not the log: the log may be truncated once peers acknowledged.
+      for (const mine of this.o.store.rowsUnderEpoch(p, epoch)) {
+        const theirs = await this.o.leaderRow(leader.region, mine.table, mine.key);
         if (theirs !== null && theirs.version.wall === mine.version.wall && theirs.version.logical === mine.version.logical && theirs.version.region === mine.version.region) continue;
-        items.push({ mine, theirs, acknowledged: this.o.acknowledgedAtCommit(c.table) });
+        items.push({ mine, theirs, acknowledged: this.o.acknowledgedAtCommit(mine.table) });
       }
       this.o.store.reconcile(p, epoch, items, this.o.now());
       part.state = reconciled(part.state);

@@ -143,7 +143,17 @@ export class RegionNode {
       ...(o.coord !== undefined && {
         leadership: {
           serving: (p) => this.leaders?.serving(p) ?? { ok: false as const, reason: 'leadership is not running' },
-          syncFollower: (p) => this.partitionCandidates(p).find((r) => r !== o.region && this.prober.nodeUp(regionId(r))),
+          // The next candidate after this region, in the partition's order (wrapping),
+          // that is up; recorded in the coordinator before it is relied on.
+          syncFollower: (p) => {
+            const c = this.partitionCandidates(p);
+            const i = c.indexOf(o.region);
+            return [...c.slice(i + 1), ...c.slice(0, Math.max(0, i))].find((r) => this.prober.nodeUp(regionId(r)));
+          },
+          recordSyncFollower: async (p, region) => {
+            if (this.leaders === undefined) throw new Error('leadership is not running');
+            await this.leaders.recordSyncFollower(p, region);
+          },
           clock: () => clockVerdict(this.prober.offsets, f.data.max_clock_offset, this.now(), 10 * f.health.interval + 5000),
         },
       }),
@@ -170,8 +180,8 @@ export class RegionNode {
         retryMs: Math.max(1, r.retry),
         heartbeatMs: Math.max(1, r.heartbeat),
         logKeep: r.log_keep,
-        // 0 turns anti-entropy off: a round every ten years is never.
-        antiEntropyMs: r.anti_entropy === 0 ? 10 * 365 * 86_400_000 : r.anti_entropy,
+        // 0 turns anti-entropy off (the replicator starts no timer at 2^31 ms or more).
+        antiEntropyMs: r.anti_entropy === 0 ? 2 ** 31 : r.anti_entropy,
         snapshotPageSize: 1000,
       },
       logger: o.logger,

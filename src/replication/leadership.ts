@@ -104,6 +104,8 @@ export function step(s: LeadershipState, input: LeadershipInput, c: LeadershipCo
       break;
     case 'observed': {
       const h = input.holder;
+      // A release has no answer of its own: what the coordinator shows afterwards is it.
+      if (st.pending === 'release') st = { ...st, pending: null };
       st = { ...st, holder: h, epochSeen: Math.max(st.epochSeen, h?.epoch ?? 0), freeSinceMs: h === null ? (st.freeSinceMs ?? input.nowMs) : null };
       if (st.leading !== null && (h === null || h.region !== st.self || h.epoch !== st.leading.epoch)) {
         // The coordinator no longer has us as the leader: stop at once.

@@ -10,8 +10,14 @@ import { compareHlc, sameHlc, type Hlc } from '../lib/index.js';
 
 export type RowMerge = { readonly take: boolean; readonly conflict: null | { readonly winner: Hlc; readonly loser: Hlc } };
 
-export function mergeRow(local: Hlc | null, incoming: Hlc, incomingPrev: Hlc | null): RowMerge {
+/**
+ * Home rows carry the leadership epoch they were written under, and a later epoch wins
+ * whatever the clocks say: the new leader's history is the partition's history, and an old
+ * leader's clock running ahead must not let its write override the new leader's.
+ */
+export function mergeRow(local: Hlc | null, incoming: Hlc, incomingPrev: Hlc | null, localEpoch = 0, incomingEpoch = 0): RowMerge {
   if (local === null) return { take: true, conflict: null };
+  if (localEpoch !== incomingEpoch) return { take: incomingEpoch > localEpoch, conflict: null };
   const c = compareHlc(incoming, local);
   if (c === 0) return { take: false, conflict: null }; // already here
   // Two versions from one region are never concurrent: the later write saw the earlier.

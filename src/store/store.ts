@@ -47,6 +47,18 @@ export class ResidencyRefusal extends Error {
   }
 }
 
+/** Changes for a partition this region led under an older epoch and has not reconciled
+ *  yet: refused for now (the sender tries again). */
+export class PartitionUnreconciled extends Error {
+  constructor(
+    readonly partition: string,
+    readonly epoch: number,
+  ) {
+    super(`partition ${partition} is being reconciled (this region led it under epoch ${epoch}); try again shortly`);
+    this.name = 'PartitionUnreconciled';
+  }
+}
+
 /** An idempotent write: its key, and how to describe its outcome for a retry. */
 export interface Idempotency {
   readonly id: string;
@@ -140,6 +152,7 @@ export class Store {
       oldest: db.prepare<[], { s: number | null }>('SELECT min(seq) AS s FROM changes'),
       newest: db.prepare<[], { s: number | null }>('SELECT max(seq) AS s FROM changes'),
       truncate: db.prepare('DELETE FROM changes WHERE seq <= ?'),
+      setMeta: db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)'),
       logSize: db.prepare<[], { c: number }>('SELECT count(*) AS c FROM changes'),
       inbound: db.prepare<[], { source: string; applied: number; source_ms: number }>('SELECT source, applied, source_ms FROM inbound'),
       setInbound: db.prepare('INSERT OR REPLACE INTO inbound (source, applied, source_ms) VALUES (?, ?, ?)'),
@@ -321,6 +334,10 @@ export class Store {
           applied++;
         } else {
           if (c.home !== null) {
+            // A deposed leader's rows wait for its reconciliation: nothing from elsewhere
+            // may overwrite them (and lose them unlisted) before it has set them aside.
+            const pe = this.q.getEpoch.get(c.home);
+            if (pe !== undefined && pe.led !== null && pe.led < pe.epoch) throw new PartitionUnreconciled(c.home, pe.led);
             // Fencing: a source's log stream may not bring writes of an epoch older than
             // the partition's newest — a deposed leader's unacknowledged tail. (Repairs
             // and snapshots, between reconciled regions, are judged by version alone.)
@@ -334,7 +351,7 @@ export class Store {
           }
           const cur = this.q.getRow.get(c.table, c.key);
           const curRow = cur === undefined ? null : toRow(cur);
-          const m = mergeRow(curRow?.version ?? null, c.version, c.prev);
+          const m = mergeRow(curRow?.version ?? null, c.version, c.prev, curRow?.epoch ?? 0, c.epoch ?? 0);
           if (m.conflict !== null) conflicts.push({ table: c.table, key: c.key, winner: m.conflict.winner, loser: m.conflict.loser, atMs: nowMs });
           if (!m.take) {
             skipped++;
@@ -376,8 +393,12 @@ export class Store {
   /** Drops log entries up to `seq`; the sequence keeps counting from where it was. */
   truncateLog(seq: number): number {
     const upTo = Math.min(seq, this.seq);
-    this.db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run('seq_floor', String(this.seq));
-    return this.q.truncate.run(upTo).changes;
+    // Nothing to drop: no transaction (each one is an fsync with durability fsync).
+    if (upTo < this.firstSeq()) return 0;
+    return this.db.transaction(() => {
+      this.q.setMeta.run('seq_floor', String(this.seq));
+      return this.q.truncate.run(upTo).changes;
+    })();
   }
 
   logSize(): number {
@@ -385,12 +406,25 @@ export class Store {
   }
 
   outboundAcks(): Map<string, number> {
-    return new Map(this.q.outbound.all().map((r) => [r.dest, r.acked]));
+    const m = new Map(this.q.outbound.all().map((r) => [r.dest, r.acked]));
+    for (const [dest, acked] of this.acksPending) m.set(dest, acked);
+    return m;
   }
 
+  /** Persisted at most every 200 ms per destination (each write is a transaction, an
+   *  fsync): after a crash a destination may be sent again what it already has, which it
+   *  recognises. close() writes the latest. */
   setOutboundAck(dest: string, acked: number): void {
+    const now = performance.now();
+    this.acksPending.set(dest, acked);
+    if (now - (this.acksWrittenAt.get(dest) ?? -Infinity) < 200) return;
+    this.acksWrittenAt.set(dest, now);
+    this.acksPending.delete(dest);
     this.q.setOutbound.run(dest, acked);
   }
+
+  private readonly acksPending = new Map<string, number>();
+  private readonly acksWrittenAt = new Map<string, number>();
 
   // ---- anti-entropy and snapshots
 
@@ -453,6 +487,12 @@ export class Store {
     return this.q.epochChanges.all(partition, epoch).map(toChange);
   }
 
+  /** The rows of a partition whose current version was written under `epoch` (what a
+   *  deposed leader compares with the new leader's: the log may have been truncated). */
+  rowsUnderEpoch(partition: string, epoch: number): StoredRow[] {
+    return this.db.prepare<[string, number], RowLine>('SELECT tbl, key, value, vw, vl, vr, home, epoch FROM rows WHERE home = ? AND epoch = ?').all(partition, epoch).map(toRow);
+  }
+
   /**
    * A deposed leader's reconciliation, in one transaction: each of its rows the new
    * leader does not hold at the same version is replaced by the leader's (`theirs`, null
@@ -485,7 +525,9 @@ export class Store {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    for (const [dest, acked] of this.acksPending) this.q.setOutbound.run(dest, acked);
+    this.db.close();
   }
 }
 

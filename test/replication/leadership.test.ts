@@ -66,6 +66,9 @@ describe('leadership of a home partition (pure)', () => {
     assert.ok(notYet.fx.every((e) => e.kind !== 'release'), 'the home is up but not caught up');
     const back = run(notYet.s, [{ kind: 'caught-up', region: 'eu-west-1', epoch: 5, nowMs: 150 }]);
     assert.deepEqual(back.fx, [{ kind: 'stop-serving', epoch: 5, reason: 'failing back to eu-west-1' }, { kind: 'release', epoch: 5 }]);
+    // after the release, it can lead again later (a release leaves nothing pending)
+    const later = run(back.s, [{ kind: 'observed', holder: { region: 'eu-west-1', epoch: 6 }, nowMs: 200 }, { kind: 'health', region: 'eu-west-1', up: false, nowMs: 300 }, { kind: 'observed', holder: null, nowMs: 3000 }]);
+    assert.deepEqual(later.fx, [{ kind: 'take', epoch: 7 }], 'the follower takes over again when the home is lost again');
     const m = stepLeadership(notYet.s, { kind: 'caught-up', region: 'eu-west-1', epoch: 5, nowMs: 150 }, { ...cfg, failback: 'manual' });
     assert.ok(m.effects.every((e) => e.kind !== 'release'), 'failback: manual keeps leading');
   });
