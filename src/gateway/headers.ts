@@ -25,6 +25,11 @@ export function endToEnd(headers: IncomingHttpHeaders | Record<string, string | 
 /** Names the Connection field lists, lower case; null when there is none (most requests). */
 function connectionNamed(connection: string | string[] | undefined): Set<string> | null {
   if (connection === undefined) return null;
+  // What nearly every upstream sends: names nothing beyond the hop-by-hop fields dropped anyway.
+  if (typeof connection === 'string') {
+    const v = connection.toLowerCase();
+    if (v === 'keep-alive' || v === 'close') return null;
+  }
   const named = new Set<string>();
   for (const s of String(connection).split(',')) {
     const name = s.trim().toLowerCase();
