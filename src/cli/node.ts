@@ -19,6 +19,7 @@ interface NodeOptions {
   dataDir?: string;
   exitWithParent?: boolean;
   coord?: string;
+  clockSkew?: string;
 }
 
 export const minSecretLength = 16;
@@ -34,6 +35,7 @@ export function registerNode(program: Command): void {
     .option('--roles <roles>', 'comma-separated roles besides the mesh: dns, gateway (default: node.roles)')
     .option('--mesh-via <map>', 'dial peers through other addresses: region=host:port,... (the local world\'s WAN relays)')
     .option('--data-dir <dir>', 'where the region keeps its store (created if missing)', './meridian-data')
+    .option('--clock-skew <ms>', 'add this many ms to the node\'s clock (drills: clock safety)')
     .option('--coord <host:port>', 'the embedded coordinator\'s address (coord.kind embedded; meridian dev passes it)')
     .option('--exit-with-parent', 'exit when standard input closes (a supervisor that dies takes its nodes along)')
     .action(async (opts: NodeOptions) => {
@@ -95,6 +97,8 @@ async function runNode(opts: NodeOptions): Promise<number> {
     return fail(`--data-dir: cannot create ${dataDir}: ${(e as Error).message}`);
   }
 
+  const skew = opts.clockSkew === undefined ? 0 : Number(opts.clockSkew);
+  if (!Number.isInteger(skew) || Math.abs(skew) > 86_400_000) return fail(`--clock-skew: ${JSON.stringify(opts.clockSkew)} is not a whole number of ms within a day`);
   const coordAddress = opts.coord === undefined ? undefined : parseCoordAddress(opts.coord);
   if (typeof coordAddress === 'string') return fail(coordAddress);
   const coord = openCoordinator(t.file.coord, { secret, from: opts.region, ...(coordAddress !== undefined && { address: coordAddress }) });
@@ -117,6 +121,7 @@ async function runNode(opts: NodeOptions): Promise<number> {
     dataDir,
     ...(appToken !== undefined && { appToken }),
     ...(typeof coord !== 'string' && { coord }),
+    ...(skew !== 0 && { clockSkewMs: skew }),
   });
   } catch (e) {
     return fail(`cannot open region ${opts.region}'s store in ${dataDir}: ${(e as Error).message}`);
