@@ -207,13 +207,14 @@ export class World {
 
   /**
    * Writes the catalog the users read, through the first region's data API as an
-   * application would (catalog is written at the primary, wherever it is sent). A world
+   * application would (catalog is written at the primary, wherever it is sent). Retried
+   * for several seconds: at start the primary's lease is still being taken. A world
    * whose nodes do not serve data, or a topology without that table, runs without it.
    */
   private async seedCatalog(): Promise<void> {
     if (this.topology.file.data.tables.catalog === undefined || this.regions.length === 0) return;
     const first = this.regions[0]?.wr.region.id as string;
-    const catalog = connect<{ catalog: { title: string; priceCents: number } }>({ url: this.dataUrl(first), token: this.appToken, timeoutMs: 3000, retries: 2 }).table('catalog');
+    const catalog = connect<{ catalog: { title: string; priceCents: number } }>({ url: this.dataUrl(first), token: this.appToken, timeoutMs: 3000, retries: 10, backoffBaseMs: 200, backoffMaxMs: 1000 }).table('catalog');
     try {
       await Promise.all(catalogItems().map((i) => catalog.put(i.sku, i.value)));
       this.event('data', `catalog: ${catalogItems().length} items written through ${first}`);
