@@ -8,11 +8,18 @@
 //   node bench/data/pace.mjs --targets us-east-1=http://127.62.1.1:7070,... --rate 1000 \
 //       --warmup 5 --seconds 25 --table bench [--connections 32]     (token: BENCH_TOKEN)
 //
+// Home tables (bench/data's survive: region and takeover parts): --tables a,b alternates
+// each region's writes between tables (figures per table); --home self|REGION sends
+// x-meridian-home (self: the target's own region); --timeout MS per request (default
+// 10000); --records FILE writes every write of the run (key, table, wall-clock start and
+// end, HTTP status or error) as JSON, for checking acknowledged writes against the stores.
+//
 // Prints {"phase":"warmup"} at start, {"phase":"measure","atMs":..} when the measured part
 // begins, then one final line {"phase":"done", "regions": {...}} with, per region, the
 // measured part's writes scheduled, answered 2xx, errors by kind, the achieved rate, and
 // latency p50/p99/max; then exits.
 
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
@@ -25,6 +32,10 @@ const { values: a } = parseArgs({
     table: { type: 'string', default: 'bench' },
     connections: { type: 'string', default: '32' },
     prefix: { type: 'string', default: `p${process.pid}` },
+    tables: { type: 'string' },
+    home: { type: 'string' },
+    timeout: { type: 'string', default: '10000' },
+    records: { type: 'string' },
   },
 });
 const token = process.env.BENCH_TOKEN ?? '';
@@ -39,6 +50,11 @@ if (targets.length === 0 || !(rate > 0)) {
   console.error('usage: node bench/data/pace.mjs --targets region=url,... --rate N --warmup S --seconds S');
   process.exit(2);
 }
+const tables = (a.tables ?? a.table).split(',').filter((x) => x !== '');
+const timeoutMs = Number(a.timeout);
+/** Wall-clock ms with sub-ms precision (comparable with the runner's Date.now()). */
+const wallMs = () => performance.timeOrigin + performance.now();
+const records = [];
 const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const pad = 'x'.repeat(40);
 
@@ -49,6 +65,7 @@ const streams = targets.map((t) => ({
   inflight: 0,
   maxInflight: 0,
   m: { scheduled: 0, ok: 0, errors: {}, latMs: [] },
+  byTable: Object.fromEntries(tables.map((t) => [t, { scheduled: 0, ok: 0, errors: {}, latMs: [] }])),
 }));
 
 const t0 = performance.now();
@@ -59,25 +76,45 @@ let measuring = false;
 
 function send(s, i, scheduledAt) {
   const measured = scheduledAt >= measureFrom && scheduledAt < endAt;
-  if (measured) s.m.scheduled++;
+  const table = tables[i % tables.length];
+  const mt = s.byTable[table];
+  if (measured) {
+    s.m.scheduled++;
+    mt.scheduled++;
+  }
   const key = `${s.region}-${a.prefix}-${i}`;
   const body = `{"user":"${key}","score":${i},"tags":["a","b"],"note":"${pad}"}`;
   s.inflight++;
   s.maxInflight = Math.max(s.maxInflight, s.inflight);
+  const rec = a.records === undefined ? null : { key, table, i, startedMs: wallMs(), endedMs: null, status: null };
+  if (rec !== null) records.push(rec);
   const fail = (kind) => {
-    if (measured) s.m.errors[kind] = (s.m.errors[kind] ?? 0) + 1;
+    if (rec !== null) rec.status = kind;
+    if (measured) {
+      s.m.errors[kind] = (s.m.errors[kind] ?? 0) + 1;
+      mt.errors[kind] = (mt.errors[kind] ?? 0) + 1;
+    }
   };
+  const home = a.home === undefined ? {} : { 'x-meridian-home': a.home === 'self' ? s.region : a.home };
   s.pool
-    .request({ method: 'PUT', path: `/data/v1/tables/${a.table}/rows/${encodeURIComponent(key)}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body, headersTimeout: 10_000, bodyTimeout: 10_000 })
+    .request({ method: 'PUT', path: `/data/v1/tables/${table}/rows/${encodeURIComponent(key)}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...home }, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
     .then(async (r) => {
       await r.body.dump();
+      if (rec !== null) rec.endedMs = wallMs();
       if (r.statusCode >= 200 && r.statusCode < 300) {
+        if (rec !== null) rec.status = r.statusCode;
         if (measured) {
+          const ms = performance.now() - scheduledAt;
           s.m.ok++;
-          s.m.latMs.push(performance.now() - scheduledAt);
+          s.m.latMs.push(ms);
+          mt.ok++;
+          mt.latMs.push(ms);
         }
       } else fail(`http_${r.statusCode}`);
-    }, (e) => fail(e.code ?? e.name ?? 'error'))
+    }, (e) => {
+      if (rec !== null) rec.endedMs = wallMs();
+      fail(e.code ?? e.name ?? 'error');
+    })
     .finally(() => s.inflight--);
 }
 
@@ -110,6 +147,10 @@ async function finish() {
   while (streams.some((s) => s.inflight > 0) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const q = (xs, p) => (xs.length === 0 ? null : Math.round(xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(p * xs.length) - 1))] * 100) / 100);
   const regions = {};
+  const summary = (m) => {
+    const lat = m.latMs.sort((x, y) => x - y);
+    return { scheduled: m.scheduled, ok: m.ok, errors: m.errors, latencyMs: { p50: q(lat, 0.5), p90: q(lat, 0.9), p99: q(lat, 0.99), max: q(lat, 1) } };
+  };
   for (const s of streams) {
     const lat = s.m.latMs.sort((x, y) => x - y);
     regions[s.region] = {
@@ -120,8 +161,10 @@ async function finish() {
       achievedPerSec: Math.round((s.m.ok / measureMs) * 1000 * 10) / 10,
       maxInflight: s.maxInflight,
       latencyMs: { p50: q(lat, 0.5), p99: q(lat, 0.99), max: q(lat, 1) },
+      ...(tables.length > 1 && { byTable: Object.fromEntries(Object.entries(s.byTable).map(([t, m]) => [t, summary(m)])) }),
     };
   }
+  if (a.records !== undefined) writeFileSync(a.records, JSON.stringify(records));
   say({ phase: 'done', atMs: Date.now(), ratePerRegion: rate, measureSec: measureMs / 1000, regions });
   await Promise.all(streams.map((s) => s.pool.destroy()));
   process.exit(0);

@@ -55,6 +55,14 @@ const usage = `usage: node bench/data/run.mjs [options]
   --what-if-replication YAML
                       the what-if world's data.replication (default '{ anti_entropy: 24d }':
                       no anti-entropy round during the run)
+  --survive-rate N    writes/s per home table per home region in the survive: region world
+                      (default 200; each home writes survive: region and survive: zone rows)
+  --survive-seconds S seconds of the measured survive window (default 15, after 3 s warm-up)
+  --takeover-reps N   SIGKILLs of the home per lease TTL (default 3)
+  --takeover-ttls L   lease TTLs, comma-separated (default 2s,1s)
+  --takeover-rate N   writes/s through the third region during a takeover run (default 200)
+  --no-survive        skip part 3 (survive: region write latency)
+  --no-takeover       skip part 4 (takeover after the home's loss)
   --no-pin            do not pin with taskset
   --out FILE          results (default bench/data/last-run.json)`;
 
@@ -71,6 +79,13 @@ const { args, num } = runnerOptions(usage, {
   'no-throughput': { type: 'boolean', default: false },
   'no-lag': { type: 'boolean', default: false },
   'no-pin': { type: 'boolean', default: false },
+  'survive-rate': { type: 'string', default: '200' },
+  'survive-seconds': { type: 'string', default: '15' },
+  'takeover-reps': { type: 'string', default: '3' },
+  'takeover-ttls': { type: 'string', default: '2s,1s' },
+  'takeover-rate': { type: 'string', default: '200' },
+  'no-survive': { type: 'boolean', default: false },
+  'no-takeover': { type: 'boolean', default: false },
   'no-what-if': { type: 'boolean', default: false },
   'what-if-replication': { type: 'string', default: '{ anti_entropy: 24d }' },
   out: { type: 'string', default: join(here, 'last-run.json') },
@@ -85,8 +100,13 @@ const settings = {
   lagRate: num('lag-rate', 1),
   lagWarmupSec: num('lag-warmup', 0),
   lagSec: num('lag-seconds', 1),
+  surviveRate: num('survive-rate', 1),
+  surviveSec: num('survive-seconds', 1),
+  takeoverReps: num('takeover-reps', 1),
+  takeoverTtls: args['takeover-ttls'].split(',').filter((x) => x !== ''),
+  takeoverRate: num('takeover-rate', 1),
 };
-const targets = { writesPerSec: 10_000, lagSlackMs: 25, idleRssMiB: 150 };
+const targets = { writesPerSec: 10_000, lagSlackMs: 25, idleRssMiB: 150, surviveSlackMs: 5, missingAcknowledged: 0 };
 /** Other processes' CPU (% of one CPU) above which a measured run counts as disturbed. */
 const disturbedPct = 25;
 
@@ -111,7 +131,7 @@ const lab = processes({ pin, tempPrefix: 'meridian-bench-data-' });
 const { start, stop } = lab;
 
 const { sign } = await import('../../dist/mesh/index.js');
-const { latencyModel, parseTopology } = await import('../../dist/topology/index.js');
+const { latencyModel, parseTopology, syncFollower } = await import('../../dist/topology/index.js');
 const { loadRegionCatalog } = await import('../../dist/geo/index.js');
 
 // ---------------------------------------------------------------- helpers
@@ -388,6 +408,37 @@ function histQuantile(buckets, q) {
   return prevLe * 1000;
 }
 
+/** pace.mjs (the open-loop writer) on the client CPU: its child and phase(p, timeoutMs), which
+ *  waits for its {"phase": p} line and answers it. */
+function startPace(argv, appToken) {
+  const child = start(clientCpu, process.execPath, [join(here, 'pace.mjs'), ...argv], { env: { ...process.env, BENCH_TOKEN: appToken } });
+  const lines = [];
+  let buf = '';
+  const waiters = [];
+  child.stdout.on('data', (d) => {
+    buf += d;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const l = JSON.parse(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      lines.push(l);
+      for (const w of waiters.splice(0)) w();
+    }
+  });
+  const phase = async (p, timeoutMs) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!lines.some((l) => l.phase === p)) {
+      if (child.exitCode !== null) throw new Error(`pace.mjs exited (${child.exitCode}) before ${p}:\n${child.stderrText}`);
+      if (Date.now() > deadline) throw new Error(`pace.mjs: no ${p} within ${timeoutMs / 1000} s`);
+      await new Promise((r) => {
+        waiters.push(r);
+        setTimeout(r, 500);
+      });
+    }
+    return lines.find((l) => l.phase === p);
+  };
+  return { child, phase };
+}
+
 async function lagWorld(variant) {
   const { World } = await import('../../dist/world/index.js');
   const regions = ['us-east-1', 'eu-west-1', 'ap-southeast-1', 'us-west-2'].slice(0, settings.lagRegions);
@@ -405,35 +456,7 @@ async function lagWorld(variant) {
   const wsecret = world.secret;
   const rssIdle = Object.fromEntries(regions.map((id) => [id, memory(pids[`${id}/node`])]));
 
-  const writer = start(clientCpu, process.execPath, [join(here, 'pace.mjs'), '--targets', regions.map((id) => `${id}=${world.dataUrl(id)}`).join(','), '--rate', String(settings.lagRate), '--warmup', String(settings.lagWarmupSec), '--seconds', String(settings.lagSec), '--table', 'bench'], {
-    env: { ...process.env, BENCH_TOKEN: world.appToken },
-  });
-  // Unpinned: in the world, every process goes where the scheduler puts it.
-  const lines = [];
-  let buf = '';
-  const waiters = [];
-  writer.stdout.on('data', (d) => {
-    buf += d;
-    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-      const l = JSON.parse(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-      lines.push(l);
-      for (const w of waiters.splice(0)) w();
-    }
-  });
-  const phase = async (p, timeoutMs) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!lines.some((l) => l.phase === p)) {
-      if (writer.exitCode !== null) throw new Error(`pace.mjs exited (${writer.exitCode}) before ${p}:\n${writer.stderrText}`);
-      if (Date.now() > deadline) throw new Error(`pace.mjs: no ${p} within ${timeoutMs / 1000} s`);
-      await new Promise((r) => {
-        waiters.push(r);
-        setTimeout(r, 500);
-      });
-    }
-    return lines.find((l) => l.phase === p);
-  };
-
+  const { child: writer, phase } = startPace(['--targets', regions.map((id) => `${id}=${world.dataUrl(id)}`).join(','), '--rate', String(settings.lagRate), '--warmup', String(settings.lagWarmupSec), '--seconds', String(settings.lagSec), '--table', 'bench'], world.appToken);
   await phase('measure', (settings.lagWarmupSec + 10) * 1000);
   const metrics0 = Object.fromEntries(await Promise.all(regions.map(async (id) => [id, lagBuckets(await meshGet(wsecret, hosts[id], '/metrics'))])));
   const status0 = Object.fromEntries(await Promise.all(regions.map(async (id) => [id, (await meshGet(wsecret, hosts[id], '/status')).data])));
@@ -518,6 +541,220 @@ async function lagWorld(variant) {
   const conflicts = Object.fromEntries(regions.map((id) => [id, status1[id].replication.conflicts.total]));
   const antiEntropy = Object.fromEntries(regions.map((id) => [id, status1[id].replication.antiEntropy]));
   return { variant: variant.name, regions, rate: settings.lagRate, writer: done, pairs, cpu, rssIdle, rssEnd, convergedSec: converged, conflicts, antiEntropy, statusWindows: windows.length };
+}
+
+// ---------------------------------------------------------------- parts 3 and 4: home tables
+
+/** A world of home tables with leadership (issue #7 item 7): strong home tables, one
+ *  survive: region and one survive: zone, the embedded coordinator in the supervisor. */
+function homeTopologyYaml(regions, octet, leaseTtl) {
+  return `# generated by bench/data/run.mjs
+service: { name: bench, zone: bench.example.test, hosts: [www] }
+regions:
+${regions.map((id, i) => `  - { id: ${id}, jurisdiction: us, public: 127.${octet}.${i + 1}.1, mesh: "127.${octet}.${i + 1}.1:7070", app: "http://127.${octet}.${i + 1}.1:9000" }`).join('\n')}
+deployment: { model: active-active, primary: ${regions[0]} }
+coord: { kind: embedded, lease_ttl: ${leaseTtl} }
+node: { roles: [] }
+data:
+  durability: fsync
+  tables:
+    acct_region: { locality: home, home_from: client, consistency: strong, survive: region }
+    acct_zone: { locality: home, home_from: client, consistency: strong, survive: zone }
+`;
+}
+
+function parseOrThrow(yaml, what) {
+  const parsed = parseTopology(yaml, loadRegionCatalog());
+  if (!parsed.ok) throw new Error(`${what} topology: ${JSON.stringify(parsed.problems)}`);
+  return parsed.topology;
+}
+
+/** Waits until each of `homes` leads and serves its own partition; answers the epochs. */
+async function waitServing(w, homes, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const parts = await Promise.all(homes.map(async (id) => (await w.nodeRequest(id, '/status', 2000).catch(() => null))?.body?.data?.leadership?.partitions?.[id] ?? null));
+    if (parts.every((p, i) => p !== null && p.serving !== false && p.serving !== undefined && p.leader?.region === homes[i])) return Object.fromEntries(homes.map((id, i) => [id, parts[i].leader.epoch]));
+    if (Date.now() > deadline) throw new Error(`home partitions not served by their homes within ${timeoutMs / 1000} s: ${JSON.stringify(parts)}`);
+    await sleep(100);
+  }
+}
+
+const quantile = (sorted, q) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]);
+
+/** Part 3: survive: region write latency against the RTT to the synchronous follower. */
+async function surviveWorld() {
+  const { World } = await import('../../dist/world/index.js');
+  const regions = ['us-east-1', 'us-east-2', 'eu-west-1'];
+  const yaml = homeTopologyYaml(regions, 64, '2s');
+  const topo = parseOrThrow(yaml, 'survive world');
+  const model = latencyModel(topo);
+  const runDir = join(lab.workDir(), 'world-survive');
+  mkdirSync(runDir, { recursive: true });
+  log(`part 3: survive: region write latency — a world of ${regions.join(', ')}, ${settings.surviveRate} writes/s per table per home (survive: region and survive: zone), at each home's node`);
+  world = new World({ topologyYaml: yaml, users: 0, seed: 1, runDir, relayOctet: 65, jitterMs: 2 });
+  await world.start();
+  const epochs = await waitServing(world, regions);
+  const pids = Object.fromEntries(world.regions.flatMap((r) => [[`${r.wr.region.id}/node`, r.node.pid], [`${r.wr.region.id}/app`, r.app.pid]]));
+  const status0 = Object.fromEntries(await Promise.all(regions.map(async (id) => [id, (await world.nodeRequest(id, '/status', 3000)).body.data])));
+  const { child: writer, phase } = startPace(['--targets', regions.map((id) => `${id}=${world.dataUrl(id)}`).join(','), '--rate', String(2 * settings.surviveRate), '--warmup', '3', '--seconds', String(settings.surviveSec), '--tables', 'acct_region,acct_zone', '--home', 'self', '--prefix', 's'], world.appToken);
+  await phase('measure', 15_000);
+  const meter = cpuMeter({ ...pids, writer: writer.pid });
+  const self0 = process.cpuUsage();
+  let cpu = null;
+  const cpuTimer = setTimeout(() => (cpu = meter.read()), settings.surviveSec * 1000 - 200);
+  const done = await phase('done', (settings.surviveSec + 30) * 1000);
+  clearTimeout(cpuTimer);
+  cpu ??= meter.read();
+  const selfCpu = process.cpuUsage(self0);
+  cpu.byName['runner (WAN relays, coordinator)'] = { pct: round(((selfCpu.user + selfCpu.system) / 1e6 / cpu.seconds) * 100, 1) };
+  await exited(writer, 15_000);
+  lab.forget(writer);
+  const status1 = Object.fromEntries(await Promise.all(regions.map(async (id) => [id, (await world.nodeRequest(id, '/status', 3000)).body.data])));
+  const rssEnd = Object.fromEntries(regions.map((id) => [id, memory(pids[`${id}/node`])]));
+  await world.stop();
+  world = undefined;
+  const homes = regions.map((id) => {
+    const follower = syncFollower(topo, id);
+    const rtt = model.regionRtt(id, follower).ms;
+    const t = done.regions[id].byTable;
+    const r = t.acct_region;
+    const z = t.acct_zone;
+    const bound = rtt + targets.surviveSlackMs;
+    const h = {
+      home: id,
+      syncFollower: follower,
+      rttMs: rtt,
+      boundMs: round(bound, 1),
+      epoch: epochs[id],
+      region: r,
+      zone: z,
+      syncPushed: status1[id].writes.syncReplicated - status0[id].writes.syncReplicated,
+      p50OverRttMs: r.latencyMs.p50 === null ? null : round(r.latencyMs.p50 - rtt, 1),
+      p50ToRtt: r.latencyMs.p50 === null ? null : round(r.latencyMs.p50 / rtt, 2),
+      regionMinusZoneP50Ms: r.latencyMs.p50 === null || z.latencyMs.p50 === null ? null : round(r.latencyMs.p50 - z.latencyMs.p50, 1),
+      meets: r.latencyMs.p50 !== null && r.latencyMs.p50 <= bound && Object.keys(r.errors).length === 0,
+    };
+    log(`  ${id} → ${follower} (RTT ${rtt} ms): survive: region p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (${r.ok}/${r.scheduled} ok, errors ${JSON.stringify(r.errors)}); survive: zone p50 ${z.latencyMs.p50} ms, p99 ${z.latencyMs.p99} ms; p50 − RTT ${h.p50OverRttMs} ms: ${h.meets ? 'met' : 'NOT met'}`);
+    return h;
+  });
+  return { regions, ratePerTable: settings.surviveRate, seconds: settings.surviveSec, homes, cpu, rssEnd, writer: done };
+}
+
+/** One takeover run: paced writes of rows homed in regions[0], sent through regions[2];
+ *  regions[0]'s node is SIGKILLed; the time until a write started after the kill is
+ *  acknowledged; afterwards, every acknowledged write compared with the surviving stores. */
+async function takeoverRun(leaseTtl, rep) {
+  const { World } = await import('../../dist/world/index.js');
+  const { Store } = await import('../../dist/store/index.js');
+  const regions = ['us-east-1', 'us-east-2', 'us-west-2'];
+  const [home, , via] = regions;
+  const yaml = homeTopologyYaml(regions, 66, leaseTtl);
+  const topo = parseOrThrow(yaml, 'takeover world');
+  const follower = syncFollower(topo, home);
+  const runDir = join(lab.workDir(), `world-takeover-${leaseTtl}-${rep}`);
+  mkdirSync(runDir, { recursive: true });
+  world = new World({ topologyYaml: yaml, users: 0, seed: rep, runDir, relayOctet: 67, jitterMs: 2 });
+  await world.start();
+  const epochBefore = (await waitServing(world, [home]))[home];
+  const recordsFile = join(runDir, 'records.json');
+  const beforeKillSec = 3;
+  const seconds = beforeKillSec + 12;
+  const m0 = machineTicks();
+  const t0 = performance.now();
+  const { child: writer, phase } = startPace(['--targets', `${via}=${world.dataUrl(via)}`, '--rate', String(settings.takeoverRate), '--warmup', '0', '--seconds', String(seconds), '--table', 'acct_region', '--home', home, '--timeout', '3000', '--records', recordsFile, '--prefix', `t${rep}`], world.appToken);
+  await phase('measure', 15_000);
+  await sleep(beforeKillSec * 1000);
+  const pidsBefore = world.pids();
+  const killSentMs = Date.now();
+  await world.killRegion(home);
+  const killDoneMs = Date.now();
+  const done = await phase('done', (seconds + 30) * 1000);
+  await exited(writer, 15_000);
+  lab.forget(writer);
+  const busyPct = round((100 * ((machineTicks().processes - m0.processes) / clkTck)) / ((performance.now() - t0) / 1000), 1);
+  const part = (await world.nodeRequest(follower, '/status', 3000)).body.data.leadership?.partitions?.[home] ?? null;
+  await world.stop();
+  world = undefined;
+  const records = JSON.parse(readFileSync(recordsFile, 'utf8'));
+  const ok = (r) => typeof r.status === 'number' && r.status >= 200 && r.status < 300;
+  const acked = records.filter(ok);
+  const after = acked.filter((r) => r.startedMs > killDoneMs);
+  const firstAfter = after.length === 0 ? null : Math.min(...after.map((r) => r.endedMs));
+  const lastBefore = acked.filter((r) => r.endedMs <= killSentMs).reduce((m, r) => Math.max(m, r.endedMs), 0);
+  const body = (r) => `{"user":"${r.key}","score":${r.i},"tags":["a","b"],"note":"${'x'.repeat(40)}"}`;
+  const missing = {};
+  for (const id of regions.filter((x) => x !== home)) {
+    const store = new Store({ path: join(runDir, id, 'data', `${id}.db`), region: id, mayStore: () => true, synchronous: 'normal', maxClockOffsetMs: 500 });
+    try {
+      const m = acked.filter((r) => store.get('acct_region', r.key)?.value !== body(r));
+      missing[id] = { count: m.length, keys: m.slice(0, 10).map((r) => r.key) };
+    } finally {
+      store.close();
+    }
+  }
+  const outcomes = {};
+  for (const r of records) {
+    const k = ok(r) ? 'acked' : r.status === null ? 'unanswered' : String(r.status);
+    outcomes[k] = (outcomes[k] ?? 0) + 1;
+  }
+  const res = {
+    leaseTtl,
+    rep,
+    home,
+    syncFollower: follower,
+    via,
+    epochBefore,
+    leaderAfter: part?.leader ?? null,
+    killSentMs,
+    killMs: killDoneMs - killSentMs,
+    takeoverMs: firstAfter === null ? null : Math.round(firstAfter - killSentMs),
+    lastAckBeforeKillMsBefore: lastBefore === 0 ? null : Math.round(killSentMs - lastBefore),
+    writes: records.length,
+    outcomes,
+    ackedTotal: acked.length,
+    ackedAfterKill: after.length,
+    missing,
+    othersAndOursBusyPct: busyPct,
+    pidsBefore: pidsBefore.length,
+    writerLatency: done.regions[via].latencyMs,
+  };
+  log(`  lease ${leaseTtl}, run ${rep}: first write started after the SIGKILL acknowledged ${res.takeoverMs} ms after it; leader now ${JSON.stringify(res.leaderAfter)}; ${acked.length} acknowledged, outcomes ${JSON.stringify(outcomes)}; missing: ${Object.entries(missing).map(([k, v]) => `${k} ${v.count}`).join(', ')}; machine ${busyPct}% busy`);
+  return res;
+}
+
+async function takeover() {
+  log(`part 4: takeover after the home's loss — us-east-1 SIGKILLed under ${settings.takeoverRate} writes/s of its survive: region rows sent through us-west-2; lease TTLs ${settings.takeoverTtls.join(', ')}, ${settings.takeoverReps} runs each`);
+  const runs = [];
+  for (const ttl of settings.takeoverTtls) for (let i = 1; i <= settings.takeoverReps; i++) runs.push(await takeoverRun(ttl, i));
+  const byTtl = {};
+  for (const ttl of settings.takeoverTtls) {
+    const xs = runs.filter((r) => r.leaseTtl === ttl);
+    const t = xs.map((r) => r.takeoverMs).filter((x) => x !== null).sort((a, b) => a - b);
+    byTtl[ttl] = { runs: xs.length, takeoverMs: t, medianMs: quantile(t, 0.5), maxMs: t.length === 0 ? null : t[t.length - 1], resumedRuns: t.length, missingAcknowledged: xs.reduce((s, r) => s + Object.values(r.missing).reduce((a, m) => a + m.count, 0), 0) };
+  }
+  return { regions: ['us-east-1', 'us-east-2', 'us-west-2'], rate: settings.takeoverRate, runs, byTtl };
+}
+
+function printSurvive(sv) {
+  console.log(`\nsurvive: region write latency (strong home tables, writes at each home's node, ${sv.ratePerTable} writes/s per table per home, open loop, ${sv.seconds} s measured):`);
+  console.log('| home → synchronous follower | RTT ms | bound (RTT + 5) | region p50 ms | p90 | p99 | max | ok / scheduled | errors | p50 − RTT | p50 / RTT | zone p50 ms | zone p99 | region − zone p50 | p50 ≤ bound |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|');
+  for (const h of sv.homes) {
+    const r = h.region.latencyMs;
+    const z = h.zone.latencyMs;
+    console.log(`| ${h.home} → ${h.syncFollower} | ${h.rttMs} | ${h.boundMs} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${fmtInt(h.region.ok)} / ${fmtInt(h.region.scheduled)} | ${JSON.stringify(h.region.errors)} | ${h.p50OverRttMs} | ${h.p50ToRtt} | ${z.p50} | ${z.p99} | ${h.regionMinusZoneP50Ms} | ${h.meets ? 'yes' : 'NO'} |`);
+  }
+  if (sv.cpu.othersPct > disturbedPct) console.log(`DISTURBED: other processes used ${sv.cpu.othersPct}% of a CPU during this window`);
+  console.log(`CPU (% of one CPU): ${Object.entries(sv.cpu.byName).map(([k, v]) => `${k} ${v?.pct ?? '?'}`).join(', ')}; others ${sv.cpu.othersPct}; RSS at the end: ${Object.entries(sv.rssEnd).map(([k, v]) => `${k} ${v?.rssMiB} MiB (peak ${v?.peakRssMiB})`).join(', ')}`);
+}
+
+function printTakeover(tk) {
+  console.log(`\nTakeover after the home's loss (us-east-1 SIGKILLed; its rows written through us-west-2 at ${tk.rate} writes/s, open loop, 3 s timeout, no retries):`);
+  console.log('| lease TTL | run | kill → first ack of a write started after it, ms | last ack before the kill, ms before | leader after (epoch) | acknowledged | outcomes | missing acknowledged (us-east-2, us-west-2) | machine busy % |');
+  console.log('|---|---:|---:|---:|---|---:|---|---|---:|');
+  for (const r of tk.runs) console.log(`| ${r.leaseTtl} | ${r.rep} | ${r.takeoverMs ?? 'never'} | ${r.lastAckBeforeKillMsBefore} | ${r.leaderAfter?.region} (${r.epochBefore} → ${r.leaderAfter?.epoch}) | ${fmtInt(r.ackedTotal)} | ${JSON.stringify(r.outcomes)} | ${Object.values(r.missing).map((m) => m.count).join(', ')} | ${r.othersAndOursBusyPct} |`);
+  for (const [ttl, b] of Object.entries(tk.byTtl)) console.log(`lease TTL ${ttl}: takeover ${b.takeoverMs.join(', ')} ms (median ${b.medianMs}, max ${b.maxMs}; ${b.resumedRuns}/${b.runs} runs resumed); missing acknowledged writes: ${b.missingAcknowledged}${b.missingAcknowledged === targets.missingAcknowledged ? '' : ' — NOT 0'}`);
 }
 
 // ---------------------------------------------------------------- machine
@@ -609,10 +846,14 @@ async function main() {
     // ten-year setInterval, which overflows Node's 32-bit timer and runs every 1 ms.
     if (!args['no-what-if']) result.lagWhatIf = await lagWorld({ name: `what-if: replication ${args['what-if-replication']}`, replicationYaml: `  replication: ${args['what-if-replication']}\n` });
   }
+  if (!args['no-survive']) result.survive = await surviveWorld();
+  if (!args['no-takeover']) result.takeover = await takeover();
   result.seconds = round((Date.now() - t0) / 1000);
   if (result.throughput) printThroughput(result.throughput);
   if (result.lag) printLag(result.lag);
   if (result.lagWhatIf) printLag(result.lagWhatIf);
+  if (result.survive) printSurvive(result.survive);
+  if (result.takeover) printTakeover(result.takeover);
   writeFileSync(args.out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\n${relative(process.cwd(), args.out)} written; ${result.seconds} s in all.`);
 }
