@@ -33,6 +33,8 @@ export class SimCoordinator {
   private readonly leases = new Map<number, Lease>();
   private readonly leaders = new Map<string, LeaderKey>();
   private readonly epochs = new Map<string, number>();
+  /** sync/<partition>: the synchronous follower the leaders recorded. */
+  private readonly syncFollowers = new Map<string, string>();
   private nextLease = 1;
   revision = 0;
   /** Paused (a coordinator outage): requests go unanswered; leases keep their deadlines. */
@@ -100,6 +102,11 @@ export class SimCoordinator {
       }
       case 'read':
         return { result: { kind: 'read', holder: this.holder(partition), revision: this.revision }, changes };
+      case 'sync_put':
+        this.syncFollowers.set(partition, op.region);
+        return { result: { kind: 'sync_recorded' }, changes };
+      case 'sync_get':
+        return { result: { kind: 'sync_is', region: this.syncFollowers.get(partition) ?? null }, changes };
       default: {
         const never: never = op;
         throw new Error(`unhandled coordinator op ${JSON.stringify(never)}`);

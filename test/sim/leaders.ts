@@ -6,16 +6,24 @@
 // - no answer within `coordTimeoutMs`: `unavailable`;
 // - watch: events from the coordinator (and a periodic read, as a re-watch after a broken
 //   stream), older revisions ignored — a watch stream is ordered;
-// - catch-up: pull the partition's rows from every candidate up in this region's view,
-//   apply them by version (a repair), then caughtUp(); a pull that fails is skipped, as
-//   leaders.ts does (`repairWith(...).catch(() => 0)`);
-// - reconcile: the deposed leader pulls the new leader's rows and replaces each row it
-//   wrote under its old epoch (as its log still shows) that the leader does not hold at
-//   the same version, recording its own in lost writes.
+// - the synchronous follower: the next candidate after this region in the partition's
+//   order (wrapping) that is up, recorded in the coordinator (sync/<partition>) before a
+//   write is acknowledged with it — once per process life and follower, as leaders.ts
+//   caches it (`recordSyncFollower`);
+// - catch-up (leaders.ts catchUp): read sync/<partition> (again every 200 ms until it
+//   answers), pull the partition's rows from that region until a pull succeeds (again
+//   every 250 ms; nothing is served meanwhile), then from the other candidates up in this
+//   region's view, best effort; then caughtUp(). Abandoned once the take is over;
+// - reconcile: the deposed leader pulls the new leader's rows and replaces each row that
+//   carries its old epoch (Store.rowsUnderEpoch) that the leader does not hold at the same
+//   version, recording its own in lost writes.
+// `bestEffortCatchUp` turns the follower choice and catch-up back to the code before the
+// fix: the first other candidate up, nothing recorded, every candidate up pulled once and a
+// failed pull skipped.
 
-import { assert, unreachable } from '../../src/lib/index.js';
+import { assert, ClockOffsetError, unreachable } from '../../src/lib/index.js';
 import { caughtUp, initialLeadership, mayServe, reconciled, stepLeadership, type LeaderRecord, type LeadershipConfig, type LeadershipEffect, type LeadershipInput, type LeadershipState } from '../../src/replication/index.js';
-import type { Change, StoredRow } from '../../src/store/index.js';
+import { PartitionUnreconciled, type Change, type StoredRow } from '../../src/store/index.js';
 import type { MemoryStore } from './memory-store.js';
 import { coordinatorId, type CoordOp, type CoordResult, type RegionEffect, type WireMessage } from './protocol.js';
 
@@ -32,9 +40,19 @@ export interface LeadersOptions {
   readonly pullTimeoutMs: number;
   /** Re-read every leader key this often (a watch re-established after a broken stream). */
   readonly readEveryMs: number;
-  /** Log the partition's older-epoch rows again on taking over (the proposed fix). */
+  /** Log the partition's older-epoch rows again on taking over (not in src; README). */
   readonly relogOnTakeover: boolean;
+  /** leaders.ts and service.ts before the fix (README: findings #3). */
+  readonly bestEffortCatchUp: boolean;
+  /** Not in src (a proposal, README: findings #5): reconcile whenever the store says this
+   *  region led under an older epoch than the leader observed — also after a failback's
+   *  release or a deposition the core forgot (deposedFrom cleared on a free key). */
+  readonly reconcileByStoreLed: boolean;
 }
+
+/** leaders.ts catchUp: how long it waits before asking again. */
+const syncReadRetryMs = 200;
+const requiredPullRetryMs = 250;
 
 interface Partition {
   state: LeadershipState | null;
@@ -43,12 +61,25 @@ interface Partition {
   lease: number | null;
   /** The one coordinator conversation in flight for this partition. */
   coord: { id: number; op: CoordOp['kind']; sentAtMs: number } | null;
-  /** Catch-up in flight: pulls awaited. */
-  catchUp: { epoch: number; waiting: Set<number>; complete: boolean } | null;
+  /** Catch-up in flight: reading sync/<partition> (required undefined), pulling from the
+   *  recorded follower (`requiredPull`), then the others (`waiting`). */
+  catchUp: CatchUp | null;
   /** Reconcile in flight: the pull awaited. */
   reconcile: { id: number; leader: LeaderRecord; epoch: number } | null;
   down: Set<string>;
   lastReadMs: number;
+}
+
+interface CatchUp {
+  readonly epoch: number;
+  /** sync/<partition> as read (undefined: not read yet). */
+  required: string | null | undefined;
+  /** The coordinator read, or the pull from `required`, in flight. */
+  inFlight: number | null;
+  /** When to ask again after a failure. */
+  retryAtMs: number | null;
+  readonly waiting: Set<number>;
+  complete: boolean;
 }
 
 export class SimLeaders {
@@ -57,6 +88,10 @@ export class SimLeaders {
   private readonly pulls = new Map<number, { partition: string; peer: string; purpose: 'catch-up' | 'reconcile' }>();
   private nextId = 1;
   readonly events: string[] = [];
+  /** recordSyncFollower's cache: what this life last recorded per partition. */
+  private readonly recorded = new Map<string, string>();
+  /** recordSyncFollower calls waiting for the coordinator, by request id. */
+  private readonly recording = new Map<number, { partition: string; region: string; done: (ok: boolean) => void }>();
 
   constructor(private readonly o: LeadersOptions) {
     for (const [p, candidates] of o.partitions) {
@@ -81,9 +116,24 @@ export class SimLeaders {
     return this.parts.get(partition)?.state ?? null;
   }
 
-  /** The synchronous follower as service.ts picks it: the first other candidate that is up. */
+  /** The synchronous follower as node.ts picks it: the next candidate after this region
+   *  in the partition's order (wrapping) that is up. (Before the fix: the first other
+   *  candidate that is up.) */
   syncFollower(partition: string): string | undefined {
-    return this.o.partitions.get(partition)?.find((r) => r !== this.o.region && this.o.isUp(r));
+    const c = this.o.partitions.get(partition) ?? [];
+    if (this.o.bestEffortCatchUp) return c.find((r) => r !== this.o.region && this.o.isUp(r));
+    const i = c.indexOf(this.o.region);
+    return [...c.slice(i + 1), ...c.slice(0, Math.max(0, i))].find((r) => this.o.isUp(r));
+  }
+
+  /** leaders.ts recordSyncFollower: sync/<partition> = region at the coordinator before a
+   *  write is acknowledged with it; skipped when this life recorded that region last. */
+  recordSyncFollower(partition: string, region: string, done: (ok: boolean) => void): void {
+    if (this.o.bestEffortCatchUp || this.recorded.get(partition) === region) return done(true);
+    const id = this.nextId++;
+    this.recording.set(id, { partition, region, done });
+    this.o.emit({ kind: 'send', to: coordinatorId, toIncarnation: null, message: { kind: 'coord', id, partition, op: { kind: 'sync_put', region } } });
+    this.o.emit({ kind: 'timer', afterMs: this.o.coordTimeoutMs, input: { kind: 'timeout', nowMs: 0, dest: partition, request: 'coord', id } });
   }
 
   tick(nowMs: number): void {
@@ -93,6 +143,11 @@ export class SimLeaders {
         this.coordRequest(p, part, { kind: 'read' }, nowMs, part.state === null);
       }
       if (part.state === null) continue;
+      const c = part.catchUp;
+      if (c !== null && c.retryAtMs !== null && nowMs >= c.retryAtMs) {
+        c.retryAtMs = null;
+        this.catchUpStep(p, part, nowMs);
+      }
       for (const r of part.state.candidates) {
         if (r === this.o.region) continue;
         const up = this.o.isUp(r);
@@ -123,6 +178,10 @@ export class SimLeaders {
       if (input.holder !== null) this.o.store.raiseEpoch(p, input.holder.epoch);
     }
     if (part.state === null) return;
+    const led = this.o.store.partitionEpoch(p).led;
+    if (this.o.reconcileByStoreLed && input.kind === 'observed' && input.holder !== null && input.holder.region !== this.o.region && led !== null && led < input.holder.epoch && part.state.deposedFrom === null && part.reconcile === null) {
+      part.reconcile = { id: this.pull(p, input.holder.region, 'reconcile'), leader: input.holder, epoch: led };
+    }
     const r = stepLeadership(part.state, input, this.o.config);
     part.state = r.state;
     for (const e of r.effects) this.run(p, part, e, input.nowMs);
@@ -157,10 +216,8 @@ export class SimLeaders {
         return;
       }
       case 'catch-up': {
-        const peers = (part.state?.candidates ?? []).filter((r) => r !== this.o.region && this.o.isUp(r));
-        part.catchUp = { epoch: e.epoch, waiting: new Set(), complete: peers.length === (part.state?.candidates.length ?? 1) - 1 };
-        for (const peer of peers) part.catchUp.waiting.add(this.pull(p, peer, 'catch-up'));
-        if (part.catchUp.waiting.size === 0) this.finishCatchUp(p, part, nowMs);
+        part.catchUp = { epoch: e.epoch, required: this.o.bestEffortCatchUp ? null : undefined, inFlight: null, retryAtMs: null, waiting: new Set(), complete: true };
+        this.catchUpStep(p, part, nowMs);
         return;
       }
       case 'serve':
@@ -187,6 +244,38 @@ export class SimLeaders {
     return id;
   }
 
+  /** The catch-up's next move (leaders.ts catchUp, one await at a time). */
+  private catchUpStep(p: string, part: Partition, nowMs: number): void {
+    const c = part.catchUp;
+    if (c === null) return;
+    if (part.state?.leading?.epoch !== c.epoch) {
+      part.catchUp = null; // no longer taking: abandoned
+      return;
+    }
+    if (c.required === undefined) {
+      c.inFlight = this.nextId++;
+      this.o.emit({ kind: 'send', to: coordinatorId, toIncarnation: null, message: { kind: 'coord', id: c.inFlight, partition: p, op: { kind: 'sync_get' } } });
+      this.o.emit({ kind: 'timer', afterMs: this.o.coordTimeoutMs, input: { kind: 'timeout', nowMs: 0, dest: p, request: 'coord', id: c.inFlight } });
+      return;
+    }
+    if (c.required !== null && c.required !== this.o.region) {
+      c.inFlight = this.pull(p, c.required, 'catch-up');
+      return;
+    }
+    this.pullOthers(p, part, nowMs);
+  }
+
+  private pullOthers(p: string, part: Partition, nowMs: number): void {
+    const c = part.catchUp;
+    if (c === null) return;
+    c.inFlight = null;
+    const peers = (part.state?.candidates ?? []).filter((r) => r !== this.o.region && r !== c.required && this.o.isUp(r));
+    const others = (part.state?.candidates.length ?? 1) - 1 - (c.required !== null && c.required !== this.o.region ? 1 : 0);
+    if (peers.length < others) c.complete = false;
+    for (const peer of peers) c.waiting.add(this.pull(p, peer, 'catch-up'));
+    if (c.waiting.size === 0) this.finishCatchUp(p, part, nowMs);
+  }
+
   private finishCatchUp(p: string, part: Partition, nowMs: number): void {
     const c = part.catchUp;
     part.catchUp = null;
@@ -196,6 +285,17 @@ export class SimLeaders {
     if (!c.complete && r.effects.length > 0) this.o.emit({ kind: 'incomplete_catch_up', partition: p, epoch: c.epoch });
     if (this.o.relogOnTakeover && r.effects.length > 0) for (const change of this.o.store.relogPartition(p, c.epoch, nowMs)) this.o.emit({ kind: 'committed', change, epoch: c.epoch });
     for (const x of r.effects) this.run(p, part, x, nowMs);
+  }
+
+  /** Rows from a catch-up pull, applied as a repair; false if the store refused them. */
+  private applyPulled(rows: readonly Change[], nowMs: number): boolean {
+    try {
+      this.o.store.apply(rows, nowMs);
+      return true;
+    } catch (e) {
+      if (e instanceof ClockOffsetError || e instanceof PartitionUnreconciled) return false;
+      throw e;
+    }
   }
 
   // ---- messages and timeouts routed here by the region
@@ -208,28 +308,32 @@ export class SimLeaders {
     const part = this.parts.get(pull.partition);
     if (part === undefined) return;
     if (pull.purpose === 'catch-up') {
-      if (part.catchUp === null || !part.catchUp.waiting.has(id)) return;
-      part.catchUp.waiting.delete(id);
-      if (rows !== null) this.o.store.apply(rows, nowMs);
-      else part.catchUp.complete = false;
-      if (part.catchUp.waiting.size === 0) this.finishCatchUp(pull.partition, part, nowMs);
+      const c = part.catchUp;
+      if (c === null) return;
+      if (c.inFlight === id) {
+        // The recorded synchronous follower: required, asked again until it answers.
+        c.inFlight = null;
+        if (rows !== null && this.applyPulled(rows, nowMs)) return this.pullOthers(pull.partition, part, nowMs);
+        c.retryAtMs = nowMs + requiredPullRetryMs;
+        return;
+      }
+      if (!c.waiting.has(id)) return;
+      c.waiting.delete(id);
+      if (rows === null || !this.applyPulled(rows, nowMs)) c.complete = false;
+      if (c.waiting.size === 0) this.finishCatchUp(pull.partition, part, nowMs);
       return;
     }
     const rec = part.reconcile;
     if (rec === null || rec.id !== id) return;
     part.reconcile = null;
-    if (rows === null || part.state === null || part.state.deposedFrom !== rec.epoch) return; // retried on the next observation
+    const byLed = this.o.reconcileByStoreLed && part.state?.deposedFrom === null && this.o.store.partitionEpoch(pull.partition).led === rec.epoch;
+    if (rows === null || part.state === null || (part.state.deposedFrom !== rec.epoch && !byLed)) return; // retried on the next observation
     const theirsById = new Map<string, StoredRow>();
     for (const c of rows) if (c.kind === 'row') theirsById.set(`${c.table}\0${c.key}`, { table: c.table, key: c.key, value: c.value, version: c.version, home: c.home, ...(c.epoch !== undefined && { epoch: c.epoch }) });
-    const seen = new Set<string>();
     const items: { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[] = [];
-    for (const c of this.o.store.changesUnderEpoch(pull.partition, rec.epoch)) {
-      const id2 = `${c.table}\0${c.key}`;
-      if (c.kind !== 'row' || seen.has(id2)) continue;
-      seen.add(id2);
-      const mine = this.o.store.get(c.table, c.key);
-      if (mine === undefined || (mine.epoch ?? 0) !== rec.epoch) continue;
-      const theirs = theirsById.get(id2) ?? null;
+    // From the rows, not the log: the log may be truncated once peers acknowledged.
+    for (const mine of this.o.store.rowsUnderEpoch(pull.partition, rec.epoch)) {
+      const theirs = theirsById.get(`${mine.table}\0${mine.key}`) ?? null;
       if (theirs !== null && theirs.version.wall === mine.version.wall && theirs.version.logical === mine.version.logical && theirs.version.region === mine.version.region) continue;
       // survive: region tables are acknowledged only after the sync push: never at commit.
       items.push({ mine, theirs, acknowledged: false });
@@ -250,6 +354,20 @@ export class SimLeaders {
     const part = this.parts.get(partition);
     if (part === undefined) return;
     if (result.kind === 'read') return this.watched(nowMs, { kind: 'watch', partition, holder: result.holder, revision: result.revision });
+    if (result.kind === 'sync_recorded') {
+      const r = this.recording.get(id);
+      if (r === undefined) return; // timed out already: that write failed
+      this.recording.delete(id);
+      this.recorded.set(r.partition, r.region);
+      return r.done(true);
+    }
+    if (result.kind === 'sync_is') {
+      const c = part.catchUp;
+      if (c === null || c.inFlight !== id) return;
+      c.inFlight = null;
+      c.required = result.region;
+      return this.catchUpStep(partition, part, nowMs);
+    }
     const c = part.coord;
     if (c === null || c.id !== id) return; // timed out already
     part.coord = null;
@@ -276,7 +394,19 @@ export class SimLeaders {
 
   coordTimedOut(nowMs: number, partition: string, id: number): void {
     const part = this.parts.get(partition);
-    if (part === undefined || part.coord === null || part.coord.id !== id) return;
+    if (part === undefined) return;
+    const r = this.recording.get(id);
+    if (r !== undefined) {
+      this.recording.delete(id);
+      return r.done(false);
+    }
+    const cu = part.catchUp;
+    if (cu !== null && cu.inFlight === id && cu.required === undefined) {
+      cu.inFlight = null;
+      cu.retryAtMs = nowMs + syncReadRetryMs;
+      return;
+    }
+    if (part.coord === null || part.coord.id !== id) return;
     const op = part.coord.op;
     part.coord = null;
     if (op === 'release') return;

@@ -9,7 +9,7 @@
 // Store does).
 
 import { assert, compareHlc, HlcClock, zeroHlc, type Hlc } from '../../src/lib/index.js';
-import { mergeRow, mergeSlot, type Change, type CounterSlot, type LoggedChange, type StoredRow } from '../../src/store/index.js';
+import { mergeRow, mergeSlot, PartitionUnreconciled, type Change, type CounterSlot, type LoggedChange, type StoredRow } from '../../src/store/index.js';
 
 /** What survives a crash. Every commit and apply is durable when it returns (the real
  *  Store commits synchronously before it answers). */
@@ -40,13 +40,19 @@ export interface LostWrite {
 export interface StoreFaults {
   /** Apply a log stream's changes whatever their epoch. */
   readonly skipFencing?: boolean;
-  /** Store as it is today: home rows merge by version alone, across epochs too. The
-   *  default models the proposed fix (README: findings): (epoch, version) order. */
+  /** Store before the fix (README: findings #1): home rows merge by version alone, across
+   *  epochs too. The default is src/store/merge.ts now: (epoch, version). */
   readonly versionOnlyMerge?: boolean;
-  /** Store as it is today: a deposed leader finds what it wrote under its old epoch in the
-   *  change log (truncated once every peer acknowledged — fenced changes are acknowledged
-   *  too). The default models the proposed fix: the rows that carry that epoch. */
+  /** Store before the fix (README: findings #2): a deposed leader finds what it wrote under
+   *  its old epoch in the change log (truncated once every peer acknowledged — fenced
+   *  changes are acknowledged too), and its store applies changes of the partition before
+   *  it has reconciled. The default is Store now: `rowsUnderEpoch`, and `apply` throws
+   *  PartitionUnreconciled while partition_epochs.led < epoch. */
   readonly reconcileFromLog?: boolean;
+  /** Not in src (a proposal, README: findings #6): the unreconciled check also counts the
+   *  incoming change's own epoch — a change newer than the epoch this region led under is
+   *  refused even before the region has heard of that epoch. */
+  readonly refuseNewerEpochs?: boolean;
 }
 
 export function emptyDisk(): Disk {
@@ -115,16 +121,26 @@ export class MemoryStore {
     this.disk.epochs.set(partition, { epoch: Math.max(cur.epoch, epoch), led: epoch });
   }
 
-  /** This region's own logged row changes of a partition under one epoch, in order (from
-   *  the log as it is now: truncated entries are gone, as in Store). */
-  changesUnderEpoch(partition: string, epoch: number): Change[] {
-    if (this.faults.reconcileFromLog === true) return this.disk.log.filter((c) => c.kind === 'row' && c.home === partition && (c.epoch ?? 0) === epoch);
-    return this.partitionRows(partition).filter((c) => c.kind === 'row' && (c.epoch ?? 0) === epoch);
+  /** Store.rowsUnderEpoch: the partition's rows whose current version was written under
+   *  `epoch` (with `reconcileFromLog`, the old rule: this region's logged row changes of
+   *  that epoch, from the log as it is now — truncated entries are gone). */
+  rowsUnderEpoch(partition: string, epoch: number): StoredRow[] {
+    if (this.faults.reconcileFromLog === true) {
+      const out = new Map<string, StoredRow>();
+      for (const c of this.disk.log) {
+        if (c.kind !== 'row' || c.home !== partition || (c.epoch ?? 0) !== epoch || out.has(rowId(c.table, c.key))) continue;
+        const mine = this.get(c.table, c.key);
+        // Overwritten since (by the new leader): leaders.ts skipped it.
+        if (mine !== undefined && (mine.epoch ?? 0) === epoch) out.set(rowId(c.table, c.key), mine);
+      }
+      return [...out.values()];
+    }
+    return [...this.disk.rows.values()].filter((r) => r.home === partition && (r.epoch ?? 0) === epoch);
   }
 
   /** A new leader, caught up, writes every row of the partition it holds from an older
-   *  epoch again under its own (same value, a new version): replicas the old leader's stream
-   *  did not reach get them past fencing. (The proposed fix; README: findings.) */
+   *  epoch again under its own (same value, a new version). NOT what src does: an opt-in
+   *  (`relogOnTakeover`) the README's findings discuss. */
   relogPartition(partition: string, epoch: number, nowMs: number): LoggedChange[] {
     const out: LoggedChange[] = [];
     for (const r of [...this.disk.rows.values()]) {
@@ -180,8 +196,8 @@ export class MemoryStore {
 
   /**
    * Merges changes from elsewhere, all or nothing, with the source's watermark when given
-   * (a batch is applied exactly once). Throws ClockOffsetError like Store.apply: nothing of
-   * the batch is written then.
+   * (a batch is applied exactly once). Throws ClockOffsetError and PartitionUnreconciled
+   * like Store.apply: nothing of the batch is written then.
    */
   apply(changes: readonly Change[], nowMs: number, watermark?: { source: string; applied: number; sourceMs: number }): { applied: number; refused: number } {
     const rows = new Map<string, StoredRow>();
@@ -204,24 +220,22 @@ export class MemoryStore {
         slots.set(id, { table: c.table, key: c.key, slot: c.slot, p: m.p, n: m.n, version });
       } else {
         if (c.home !== null) {
-          // Fencing: a source's log stream may not bring writes of an epoch older than the
-          // partition's newest (repairs and snapshots are judged by version alone).
+          // A deposed leader's rows wait for its reconciliation (Store.apply): the epoch
+          // as this transaction sees it, raises by earlier changes of the batch included.
+          const pe = this.partitionEpoch(c.home);
+          const known = Math.max(pe.epoch, epochs.get(c.home) ?? 0);
           const e = c.epoch ?? 0;
-          const known = Math.max(this.partitionEpoch(c.home).epoch, epochs.get(c.home) ?? 0);
+          const newest = this.faults.refuseNewerEpochs === true ? Math.max(known, e) : known;
+          if (this.faults.reconcileFromLog !== true && pe.led !== null && pe.led < newest) throw new PartitionUnreconciled(c.home, pe.led);
+          // Fencing: a source's log stream may not bring writes of an epoch older than the
+          // partition's newest (repairs and snapshots are judged by (epoch, version)).
           if (watermark !== undefined && e < known && this.faults.skipFencing !== true) continue;
           if (e > known) epochs.set(c.home, e);
         }
         const id = rowId(c.table, c.key);
         const cur = rows.get(id) ?? this.disk.rows.get(id) ?? null;
-        if (c.home !== null && cur !== null && this.faults.versionOnlyMerge !== true && (cur.epoch ?? 0) !== (c.epoch ?? 0)) {
-          // A later epoch's row is the partition's later history, whatever the HLCs say.
-          if ((c.epoch ?? 0) < (cur.epoch ?? 0)) continue;
-        } else if (!mergeRow(cur?.version ?? null, c.version, c.prev).take) continue;
-        // A deposed leader's own unreconciled write, replaced by a later epoch's row before
-        // its reconciliation ran: set aside, never silently (the proposed fix).
-        if (cur !== null && c.home !== null && this.faults.reconcileFromLog !== true && cur.version.region === this.region && cur.epoch !== undefined && cur.epoch === this.partitionEpoch(c.home).led && (c.epoch ?? 0) > cur.epoch) {
-          this.disk.lostWrites.push({ partition: c.home, epoch: cur.epoch, row: cur, acknowledged: false, foundMs: nowMs });
-        }
+        const m = this.faults.versionOnlyMerge === true ? mergeRow(cur?.version ?? null, c.version, c.prev) : mergeRow(cur?.version ?? null, c.version, c.prev, cur?.epoch ?? 0, c.epoch ?? 0);
+        if (!m.take) continue;
         rows.set(id, { table: c.table, key: c.key, value: c.value, version: c.version, home: c.home, ...(c.epoch !== undefined && { epoch: c.epoch }) });
       }
       applied++;

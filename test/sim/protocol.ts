@@ -41,7 +41,11 @@ export type CoordOp =
   | { readonly kind: 'take'; readonly minEpoch: number }
   | { readonly kind: 'renew'; readonly lease: number }
   | { readonly kind: 'release'; readonly lease: number; readonly epoch: number }
-  | { readonly kind: 'read' };
+  | { readonly kind: 'read' }
+  /** recordSyncFollower: put sync/<partition> = region (no checks, as leaders.ts commits it). */
+  | { readonly kind: 'sync_put'; readonly region: string }
+  /** A new leader's catch-up: get sync/<partition>. */
+  | { readonly kind: 'sync_get' };
 
 export type CoordResult =
   | { readonly kind: 'taken'; readonly epoch: number; readonly lease: number }
@@ -49,7 +53,9 @@ export type CoordResult =
   /** A take found the key held, or a renewal found the lease gone: who holds it now. */
   | { readonly kind: 'refused'; readonly holder: LeaderRecord | null; readonly revision: number }
   | { readonly kind: 'released' }
-  | { readonly kind: 'read'; readonly holder: LeaderRecord | null; readonly revision: number };
+  | { readonly kind: 'read'; readonly holder: LeaderRecord | null; readonly revision: number }
+  | { readonly kind: 'sync_recorded' }
+  | { readonly kind: 'sync_is'; readonly region: string | null };
 
 export type ClientRequest =
   | { readonly kind: 'put'; readonly table: string; readonly key: string; readonly value: string }
@@ -94,7 +100,8 @@ export type RegionEffect =
   /** Ghost: this region accepted a write of `partition` under `epoch` (lease safety). */
   | { readonly kind: 'accepted'; readonly partition: string; readonly epoch: number }
   /** Ghost: a new leader served after a catch-up that did not hear from every other
-   *  candidate (leaders.ts skips a peer that is down or fails; README: findings #3). */
+   *  candidate (statistics only: the recorded synchronous follower is required, the
+   *  others best effort; README: findings #3). */
   | { readonly kind: 'incomplete_catch_up'; readonly partition: string; readonly epoch: number };
 
 /** A simulated region: everything it does happens in step(), nothing else is async. */

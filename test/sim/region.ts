@@ -13,7 +13,7 @@ import { initialInbound, stepInbound, type InboundEffect, type InboundInput, typ
 import { initialOutbound, stepOutbound, type OutboundEffect, type OutboundInput, type OutboundState } from '../../src/replication/outbound.js';
 import { truncationPoint } from '../../src/replication/retention.js';
 import type { LeadershipConfig } from '../../src/replication/index.js';
-import type { Change } from '../../src/store/index.js';
+import { PartitionUnreconciled, type Change } from '../../src/store/index.js';
 import { SimLeaders } from './leaders.js';
 import { MemoryStore, type Disk, type StoreFaults } from './memory-store.js';
 import { coordinatorId, type ClientReply, type ClientRequest, type RegionActor, type RegionEffect, type RegionInput, type WireMessage } from './protocol.js';
@@ -54,10 +54,20 @@ export interface LeadershipTiming {
 export interface RegionFaults extends StoreFaults {
   /** Acknowledge a survive: region write at local commit, before the sync push. */
   readonly ackBeforeSync?: boolean;
-  /** service.ts as it is today: strong reads and CAS see rows the sync follower has not
-   *  persisted. The default models the proposed fix: such a row is pushed first and the
-   *  operation refused (no effect; the client retries). */
+  /** service.ts before the fix (README: findings #4): strong reads see rows whose
+   *  synchronous copy is not confirmed. The default is service.ts now: such a read pushes
+   *  the row to the synchronous follower first and answers only once it is persisted. */
   readonly readUnsynced?: boolean;
+  /** leaders.ts / node.ts before the fix (README: findings #3): the synchronous follower is
+   *  the first other candidate up and is not recorded; a new leader pulls once from every
+   *  candidate up and serves whatever failed. */
+  readonly bestEffortCatchUp?: boolean;
+  /** Not in src (an opt-in): a new leader, caught up, writes its older-epoch rows again
+   *  under its own epoch (README: findings #1). */
+  readonly relogOnTakeover?: boolean;
+  /** Not in src (a proposal): reconcile by the store's partition_epochs.led, whatever the
+   *  leadership core remembers (README: findings #5). */
+  readonly reconcileByStoreLed?: boolean;
 }
 
 /** Where a strong operation's answer goes: to the client, or back to the forwarding region. */
@@ -85,11 +95,11 @@ export class ReplicatingRegion implements RegionActor {
   private readonly heard = new Map<string, number>();
   private lastPingMs = -Infinity;
   private nextId = 1;
-  /** Strong writes committed here and waiting for the sync follower. */
-  private readonly syncing = new Map<number, { replyTo: ReplyTo | null; reply: ClientReply; rowId: string; version: string }>();
-  /** Rows committed here whose sync push has not been confirmed (volatile: a restarted
-   *  leader has caught up and re-logged before it serves). */
-  private readonly unsynced = new Set<string>();
+  /** Sync pushes waiting for the follower's answer. */
+  private readonly syncing = new Map<number, (ok: boolean, reason: string) => void>();
+  /** service.ts `unconfirmed`: survive: region rows committed here whose synchronous copy
+   *  is not confirmed yet (or failed), counted per row; volatile, as in the process. */
+  private readonly unconfirmed = new Map<string, number>();
   /** Strong operations forwarded to the leader, waiting for its answer. */
   private readonly forwarding = new Map<number, ReplyTo>();
 
@@ -119,7 +129,9 @@ export class ReplicatingRegion implements RegionActor {
       coordTimeoutMs: o.timing.coordTimeoutMs,
       pullTimeoutMs: o.timing.pullTimeoutMs,
       readEveryMs: o.timing.readEveryMs,
-      relogOnTakeover: o.faults?.versionOnlyMerge !== true,
+      relogOnTakeover: o.faults?.relogOnTakeover === true,
+      bestEffortCatchUp: o.faults?.bestEffortCatchUp === true,
+      reconcileByStoreLed: o.faults?.reconcileByStoreLed === true,
     });
   }
 
@@ -153,11 +165,16 @@ export class ReplicatingRegion implements RegionActor {
           this.leaders.pulled(nowMs, input.id, null);
           break;
         }
-        if (input.request === 'sync' || input.request === 'forward') {
-          const waiting = input.request === 'sync' ? this.syncing.get(input.id)?.replyTo : this.forwarding.get(input.id);
+        if (input.request === 'sync') {
+          const done = this.syncing.get(input.id);
           this.syncing.delete(input.id);
+          done?.(false, `${input.dest} did not answer the sync in time`);
+          break;
+        }
+        if (input.request === 'forward') {
+          const waiting = this.forwarding.get(input.id);
           this.forwarding.delete(input.id);
-          if (waiting !== undefined && waiting !== null) this.answer(waiting, { kind: 'unknown', reason: `${input.dest} did not answer the ${input.request} in time` });
+          if (waiting !== undefined) this.answer(waiting, { kind: 'unknown', reason: `${input.dest} did not answer the forward in time` });
           break;
         }
         const k = `${input.dest}\0${input.request}\0${input.id}`;
@@ -216,37 +233,53 @@ export class ReplicatingRegion implements RegionActor {
     this.effects.push({ kind: 'accepted', partition: r.home, epoch: serving.epoch });
     const op = r.op;
     const rowKey = `${r.table}\0${op.key}`;
-    if (this.unsynced.has(rowKey) && this.o.faults?.readUnsynced !== true) {
-      const row = this.store.get(r.table, op.key);
-      const to = this.leaders.syncFollower(r.home);
-      if (row !== undefined && to !== undefined) this.pushSync(to, r.home, serving.epoch, { kind: 'row', table: row.table, key: row.key, value: row.value, version: row.version, prev: null, home: row.home, epoch: serving.epoch }, null, { kind: 'strong', output: 'ok', version: row.version });
-      return this.answer(replyTo, { kind: 'refused', reason: `${r.table}/${op.key} has a write the sync follower has not confirmed yet` });
-    }
     const cur = this.store.get(r.table, op.key);
     const value = cur?.value ?? null;
-    if (op.kind === 'read') return this.answer(replyTo, { kind: 'strong', output: value, version: cur?.version ?? null });
+    if (op.kind === 'read') {
+      const read: ClientReply = { kind: 'strong', output: value, version: cur?.version ?? null };
+      if (cur === undefined || !this.unconfirmed.has(rowKey) || this.o.faults?.readUnsynced === true) return this.answer(replyTo, read);
+      // service.ts get: confirm the row's synchronous copy before showing it (the row as it
+      // is, under the epoch it carries); a failure answers 503: no effect, the client retries.
+      return this.syncToFollower(r.home, { kind: 'row', table: cur.table, key: cur.key, value: cur.value, version: cur.version, prev: null, home: cur.home, ...(cur.epoch !== undefined && { epoch: cur.epoch }) }, (ok, reason) => {
+        if (!ok) return this.answer(replyTo, { kind: 'refused', reason: `${r.table}/${op.key}: its synchronous copy could not be confirmed: ${reason}` });
+        this.unconfirmed.delete(rowKey);
+        this.answer(replyTo, read);
+      });
+    }
+    // A conditional write is judged against the row as it is here (service.ts: no
+    // confirmation first).
     if (op.kind === 'cas' && value !== op.expected) return this.answer(replyTo, { kind: 'strong', output: 'fail', version: cur?.version ?? null });
     const change = this.store.put(r.table, op.key, op.value, r.home, nowMs, serving.epoch);
     this.effects.push({ kind: 'committed', change, epoch: serving.epoch });
     const ok: ClientReply = { kind: 'strong', output: 'ok', version: change.version };
     // survive: region — acknowledged only once the synchronous follower persisted it.
-    const to = this.leaders.syncFollower(r.home);
-    if (this.o.faults?.ackBeforeSync === true) this.answer(replyTo, ok);
-    if (to === undefined) {
-      this.unsynced.add(`${r.table}\0${op.key}`);
-      if (this.o.faults?.ackBeforeSync !== true) this.answer(replyTo, { kind: 'unknown', reason: `no synchronous follower of ${r.home} is up: committed here, not acknowledged` });
-      return;
-    }
-    this.pushSync(to, r.home, serving.epoch, change, this.o.faults?.ackBeforeSync === true ? null : replyTo, ok);
+    const early = this.o.faults?.ackBeforeSync === true;
+    if (early) this.answer(replyTo, ok);
+    this.unconfirmed.set(rowKey, (this.unconfirmed.get(rowKey) ?? 0) + 1);
+    this.syncToFollower(r.home, change, (synced, reason) => {
+      if (!synced) {
+        // Stays unconfirmed until a later push succeeds.
+        if (!early) this.answer(replyTo, { kind: 'unknown', reason: `committed here, not acknowledged: ${reason}` });
+        return;
+      }
+      const left = (this.unconfirmed.get(rowKey) ?? 1) - 1;
+      if (left <= 0) this.unconfirmed.delete(rowKey);
+      else this.unconfirmed.set(rowKey, left);
+      if (!early) this.answer(replyTo, ok);
+    });
   }
 
-  private pushSync(to: string, partition: string, epoch: number, change: Change, replyTo: ReplyTo | null, ok: ClientReply): void {
-    const id = this.nextId++;
-    const rowKey = `${change.table}\0${change.key}`;
-    this.unsynced.add(rowKey);
-    this.syncing.set(id, { replyTo, reply: ok, rowId: rowKey, version: JSON.stringify(change.version) });
-    this.effects.push({ kind: 'send', to, toIncarnation: null, message: { kind: 'sync', id, partition, epoch, changes: [change] } });
-    this.effects.push({ kind: 'timer', afterMs: this.o.timing.requestTimeoutMs, input: { kind: 'timeout', nowMs: 0, dest: to, request: 'sync', id } });
+  /** service.ts syncToFollower: the follower, recorded in the coordinator, then the push. */
+  private syncToFollower(partition: string, change: Change, done: (ok: boolean, reason: string) => void): void {
+    const to = this.leaders.syncFollower(partition);
+    if (to === undefined) return done(false, `no synchronous follower of ${partition} is up`);
+    this.leaders.recordSyncFollower(partition, to, (recorded) => {
+      if (!recorded) return done(false, `the synchronous follower ${to} could not be recorded in the coordinator`);
+      const id = this.nextId++;
+      this.syncing.set(id, done);
+      this.effects.push({ kind: 'send', to, toIncarnation: null, message: { kind: 'sync', id, partition, epoch: change.kind === 'row' ? (change.epoch ?? 0) : 0, changes: [change] } });
+      this.effects.push({ kind: 'timer', afterMs: this.o.timing.requestTimeoutMs, input: { kind: 'timeout', nowMs: 0, dest: to, request: 'sync', id } });
+    });
   }
 
   /** sync.ts acceptSync: fencing, then the changes in one transaction. */
@@ -259,6 +292,7 @@ export class ReplicatingRegion implements RegionActor {
       this.store.apply(changes, nowMs);
       return { ok: true, reason: '' };
     } catch (e) {
+      if (e instanceof PartitionUnreconciled) return { ok: false, reason: e.message };
       if (!(e instanceof ClockOffsetError)) throw e;
       return { ok: false, reason: 'clock offset' };
     }
@@ -336,13 +370,10 @@ export class ReplicatingRegion implements RegionActor {
       case 'coord':
       case 'sync_reply': {
         if (m.kind === 'coord') return; // only the coordinator takes these
-        const w = this.syncing.get(m.id);
-        if (w === undefined) return;
+        const done = this.syncing.get(m.id);
+        if (done === undefined) return;
         this.syncing.delete(m.id);
-        const [table, key] = w.rowId.split('\0') as [string, string];
-        if (m.ok && JSON.stringify(this.store.get(table, key)?.version) === w.version) this.unsynced.delete(w.rowId);
-        if (w.replyTo === null) return;
-        return this.answer(w.replyTo, m.ok ? w.reply : { kind: 'unknown', reason: `the sync follower ${from} refused: ${m.reason}` });
+        return done(m.ok, m.ok ? '' : `the sync follower ${from} refused: ${m.reason}`);
       }
       case 'coord_reply':
         return this.leaders.coordAnswered(nowMs, m.id, m.partition, m.result);
@@ -383,7 +414,7 @@ export class ReplicatingRegion implements RegionActor {
           this.store.apply(m.changes, nowMs);
           this.stepIn(from, { kind: 'restored', nowMs, seq: m.seq, sourceMs: m.sourceMs });
         } catch (e) {
-          if (!(e instanceof ClockOffsetError)) throw e;
+          if (!(e instanceof ClockOffsetError) && !(e instanceof PartitionUnreconciled)) throw e;
           ok = false;
         }
         return this.reply(from, fromIncarnation, { kind: 'snapshot_reply', id: m.id, ok });
@@ -428,7 +459,8 @@ export class ReplicatingRegion implements RegionActor {
           this.store.apply(e.changes, nowMs, { source, applied: e.watermark.applied, sourceMs: e.watermark.sourceMs });
           return { kind: 'applied', nowMs, ok: true };
         } catch (err) {
-          if (!(err instanceof ClockOffsetError)) throw err;
+          // The shell: any failed apply is a failed batch, retried by the source.
+          if (!(err instanceof ClockOffsetError) && !(err instanceof PartitionUnreconciled)) throw err;
           return { kind: 'applied', nowMs, ok: false };
         }
       }
