@@ -317,3 +317,22 @@ export function cpuLayout(noPin) {
   const ncpu = cpus().length;
   return { ncpu, pin: !noPin && ncpu >= 2 && has('taskset'), serverCpu: String(ncpu - 1), clientCpu: '0' };
 }
+
+/**
+ * Waits until the machine is quiet: every process together (ours included: call it while
+ * the runner's own servers idle) used at most `maxPct` of one CPU over `windowSec`, checked
+ * back to back, for at most `timeoutSec`. Answers { quiet, waitedSec, lastPct }.
+ */
+export async function waitQuiet({ maxPct = 15, windowSec = 3, timeoutSec = 300, onWait = () => {} } = {}) {
+  const t0 = Date.now();
+  for (;;) {
+    const a = machineTicks();
+    await sleep(windowSec * 1000);
+    const b = machineTicks();
+    const lastPct = round((100 * (b.processes - a.processes)) / clkTck / windowSec, 1);
+    const waitedSec = round((Date.now() - t0) / 1000);
+    if (lastPct <= maxPct) return { quiet: true, waitedSec, lastPct };
+    if (waitedSec >= timeoutSec) return { quiet: false, waitedSec, lastPct };
+    onWait(lastPct, waitedSec);
+  }
+}

@@ -65,6 +65,8 @@ const streams = targets.map((t) => ({
   inflight: 0,
   maxInflight: 0,
   m: { scheduled: 0, ok: 0, errors: {}, latMs: [] },
+  /** Per second of the measured window (by scheduled time): latencies of the 2xx answers. */
+  perSecond: [],
   byTable: Object.fromEntries(tables.map((t) => [t, { scheduled: 0, ok: 0, errors: {}, latMs: [] }])),
 }));
 
@@ -107,6 +109,7 @@ function send(s, i, scheduledAt) {
           const ms = performance.now() - scheduledAt;
           s.m.ok++;
           s.m.latMs.push(ms);
+          (s.perSecond[Math.floor((scheduledAt - measureFrom) / 1000)] ??= []).push(ms);
           mt.ok++;
           mt.latMs.push(ms);
         }
@@ -160,6 +163,10 @@ async function finish() {
       unanswered: s.inflight,
       achievedPerSec: Math.round((s.m.ok / measureMs) * 1000 * 10) / 10,
       maxInflight: s.maxInflight,
+      perSecond: Array.from(s.perSecond, (xs = []) => {
+        const sorted = xs.sort((x, y) => x - y);
+        return { ok: sorted.length, p50: q(sorted, 0.5), p99: q(sorted, 0.99) };
+      }),
       latencyMs: { p50: q(lat, 0.5), p99: q(lat, 0.99), max: q(lat, 1) },
       ...(tables.length > 1 && { byTable: Object.fromEntries(Object.entries(s.byTable).map(([t, m]) => [t, summary(m)])) }),
     };

@@ -33,7 +33,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuLayout, cpuMeter, exited, has, log, machineBusyTicks, machineTicks, clkTck, memory, processes, round, runnerOptions, sleep, treeTicks } from '../lib.mjs';
+import { cpuLayout, cpuMeter, exited, has, log, machineBusyTicks, machineTicks, clkTck, memory, processes, round, runnerOptions, sleep, treeTicks, waitQuiet } from '../lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -53,16 +53,18 @@ const usage = `usage: node bench/data/run.mjs [options]
   --no-lag            skip part 2
   --no-what-if        skip the second lag world (the what-if)
   --what-if-replication YAML
-                      the what-if world's data.replication (default '{ anti_entropy: 24d }':
-                      no anti-entropy round during the run)
+                      the what-if world's data.replication (default '{ anti_entropy: 0 }':
+                      anti-entropy off)
   --survive-rate N    writes/s per home table per home region in the survive: region world
-                      (default 200; each home writes survive: region and survive: zone rows)
+                      (default 100: 200 writes/s per home, half survive: region, half survive: zone)
   --survive-seconds S seconds of the measured survive window (default 15, after 3 s warm-up)
   --takeover-reps N   SIGKILLs of the home per lease TTL (default 3)
   --takeover-ttls L   lease TTLs, comma-separated (default 2s,1s)
   --takeover-rate N   writes/s through the third region during a takeover run (default 200)
   --no-survive        skip part 3 (survive: region write latency)
   --no-takeover       skip part 4 (takeover after the home's loss)
+  --quiet-timeout S   before each measured part, wait up to S s for the machine to be quiet
+                      (every process together ≤ 25% of a CPU over 3 s; default 300)
   --no-pin            do not pin with taskset
   --out FILE          results (default bench/data/last-run.json)`;
 
@@ -79,15 +81,16 @@ const { args, num } = runnerOptions(usage, {
   'no-throughput': { type: 'boolean', default: false },
   'no-lag': { type: 'boolean', default: false },
   'no-pin': { type: 'boolean', default: false },
-  'survive-rate': { type: 'string', default: '200' },
+  'survive-rate': { type: 'string', default: '100' },
   'survive-seconds': { type: 'string', default: '15' },
   'takeover-reps': { type: 'string', default: '3' },
   'takeover-ttls': { type: 'string', default: '2s,1s' },
   'takeover-rate': { type: 'string', default: '200' },
   'no-survive': { type: 'boolean', default: false },
+  'quiet-timeout': { type: 'string', default: '300' },
   'no-takeover': { type: 'boolean', default: false },
   'no-what-if': { type: 'boolean', default: false },
-  'what-if-replication': { type: 'string', default: '{ anti_entropy: 24d }' },
+  'what-if-replication': { type: 'string', default: '{ anti_entropy: 0 }' },
   out: { type: 'string', default: join(here, 'last-run.json') },
 });
 const settings = {
@@ -105,6 +108,7 @@ const settings = {
   takeoverReps: num('takeover-reps', 1),
   takeoverTtls: args['takeover-ttls'].split(',').filter((x) => x !== ''),
   takeoverRate: num('takeover-rate', 1),
+  quietTimeoutSec: num('quiet-timeout', 0),
 };
 const targets = { writesPerSec: 10_000, lagSlackMs: 25, idleRssMiB: 150, surviveSlackMs: 5, missingAcknowledged: 0 };
 /** Other processes' CPU (% of one CPU) above which a measured run counts as disturbed. */
@@ -182,6 +186,31 @@ function startNode(cpu, configPath, region, dataDir) {
   });
   child.stdout.resume();
   return child;
+}
+
+/** Every wait for a quiet machine, for last-run.json. */
+const waits = [];
+
+/** Waits (bounded) until the rest of the machine is quiet before a measured part. */
+async function quiet(what) {
+  const t0 = Date.now();
+  const r = await waitQuiet({ maxPct: disturbedPct, windowSec: 3, timeoutSec: settings.quietTimeoutSec, onWait: (pct, sec) => log(`  (${what}: the machine is busy, ${pct}% of a CPU; waiting, ${sec} s so far)`) });
+  waits.push({ what, at: new Date(t0).toISOString(), ...r });
+  if (!r.quiet) log(`  (${what}: still busy after ${r.waitedSec} s, ${r.lastPct}% of a CPU: measuring anyway)`);
+  return r;
+}
+
+/** A world's measured window, run again once (after waiting for quiet) when other
+ *  processes used more than disturbedPct of a CPU during it; the discarded one is kept. */
+async function undisturbed(what, fn) {
+  const discarded = [];
+  for (let attempt = 0; ; attempt++) {
+    await quiet(what);
+    const r = await fn();
+    if (r.cpu.othersPct <= disturbedPct || attempt === 1) return { ...r, discarded };
+    log(`  (others used ${r.cpu.othersPct}% of a CPU during ${what}: run again)`);
+    discarded.push({ othersPct: r.cpu.othersPct, result: r });
+  }
 }
 
 // ---------------------------------------------------------------- part 1: throughput
@@ -334,6 +363,7 @@ async function throughput() {
   };
   log(`  idle RSS: alone ${rss.aloneIdle?.rssMiB} MiB, set source ${rss.setIdle?.rssMiB} MiB, peers ${Object.values(rss.peersIdle).map((m) => m?.rssMiB).join(', ')} MiB`);
 
+  await quiet('throughput');
   const runs = [];
   if (settings.warmupSec > 0) {
     runs.push(await wrkRun(alone, settings.warmupSec, false));
@@ -353,6 +383,7 @@ async function throughput() {
         }
         log(`  (others used ${r.cpu.othersPct}% of a CPU during that run: discarded, run again)`);
         discarded.push({ ...r, measured: false, discarded: true });
+        await quiet(`throughput ${t.name}, again`);
       }
     }
   }
@@ -546,13 +577,17 @@ async function lagWorld(variant) {
 // ---------------------------------------------------------------- parts 3 and 4: home tables
 
 /** A world of home tables with leadership (issue #7 item 7): strong home tables, one
- *  survive: region and one survive: zone, the embedded coordinator in the supervisor. */
+ *  survive: region and one survive: zone, the embedded coordinator in the supervisor.
+ *  failback: auto (as test/data/failover.test.ts): at a cold start whichever node first
+ *  sees a partition's lease free may take it (500 ms per rank ahead, lease_ttl / 4), and
+ *  with failback: manual (the default) a home whose node started later never leads its
+ *  own rows; the runner waits until every home leads its partition. */
 function homeTopologyYaml(regions, octet, leaseTtl) {
   return `# generated by bench/data/run.mjs
 service: { name: bench, zone: bench.example.test, hosts: [www] }
 regions:
 ${regions.map((id, i) => `  - { id: ${id}, jurisdiction: us, public: 127.${octet}.${i + 1}.1, mesh: "127.${octet}.${i + 1}.1:7070", app: "http://127.${octet}.${i + 1}.1:9000" }`).join('\n')}
-deployment: { model: active-active, primary: ${regions[0]} }
+deployment: { model: active-active, primary: ${regions[0]}, failback: auto }
 coord: { kind: embedded, lease_ttl: ${leaseTtl} }
 node: { roles: [] }
 data:
@@ -570,7 +605,7 @@ function parseOrThrow(yaml, what) {
 }
 
 /** Waits until each of `homes` leads and serves its own partition; answers the epochs. */
-async function waitServing(w, homes, timeoutMs = 30_000) {
+async function waitServing(w, homes, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const parts = await Promise.all(homes.map(async (id) => (await w.nodeRequest(id, '/status', 2000).catch(() => null))?.body?.data?.leadership?.partitions?.[id] ?? null));
@@ -726,7 +761,12 @@ async function takeoverRun(leaseTtl, rep) {
 async function takeover() {
   log(`part 4: takeover after the home's loss — us-east-1 SIGKILLed under ${settings.takeoverRate} writes/s of its survive: region rows sent through us-west-2; lease TTLs ${settings.takeoverTtls.join(', ')}, ${settings.takeoverReps} runs each`);
   const runs = [];
-  for (const ttl of settings.takeoverTtls) for (let i = 1; i <= settings.takeoverReps; i++) runs.push(await takeoverRun(ttl, i));
+  for (const ttl of settings.takeoverTtls) {
+    for (let i = 1; i <= settings.takeoverReps; i++) {
+      await quiet(`takeover ${ttl} #${i}`);
+      runs.push(await takeoverRun(ttl, i));
+    }
+  }
   const byTtl = {};
   for (const ttl of settings.takeoverTtls) {
     const xs = runs.filter((r) => r.leaseTtl === ttl);
@@ -840,14 +880,15 @@ async function main() {
   const result = { startedAt: new Date(t0).toISOString(), settings, targets, machine: mach };
   if (!args['no-throughput']) result.throughput = await throughput();
   if (!args['no-lag']) {
-    result.lag = await lagWorld({ name: 'as configured (defaults: flush 5 ms, anti-entropy every 10 s)', replicationYaml: '' });
-    // What-if (diagnosis): the same world with no anti-entropy round during the run, to see
-    // what the rounds cost. Not `anti_entropy: 0` ("off"): src/node/node.ts turns 0 into a
-    // ten-year setInterval, which overflows Node's 32-bit timer and runs every 1 ms.
-    if (!args['no-what-if']) result.lagWhatIf = await lagWorld({ name: `what-if: replication ${args['what-if-replication']}`, replicationYaml: `  replication: ${args['what-if-replication']}\n` });
+    result.lag = await undisturbed('lag world', () => lagWorld({ name: 'as configured (defaults: flush 5 ms, anti-entropy every 10 s)', replicationYaml: '' }));
+    // What-if (diagnosis): the same world with anti-entropy off (`anti_entropy: 0`, off since
+    // 5ffb4ed; before, src/node/node.ts turned 0 into a ten-year setInterval that overflowed
+    // Node's 32-bit timer and ran every 1 ms), to see what the rounds still cost.
+    if (!args['no-what-if']) result.lagWhatIf = await undisturbed('what-if lag world', () => lagWorld({ name: `what-if: replication ${args['what-if-replication']}`, replicationYaml: `  replication: ${args['what-if-replication']}\n` }));
   }
-  if (!args['no-survive']) result.survive = await surviveWorld();
+  if (!args['no-survive']) result.survive = await undisturbed('survive world', surviveWorld);
   if (!args['no-takeover']) result.takeover = await takeover();
+  result.waits = waits;
   result.seconds = round((Date.now() - t0) / 1000);
   if (result.throughput) printThroughput(result.throughput);
   if (result.lag) printLag(result.lag);
@@ -865,6 +906,11 @@ main().then(
   },
   async (e) => {
     console.error(`bench/data: ${e.stack ?? e.message}`);
+    // The world's node logs (its run directory goes with the lab's), for what failed.
+    for (const r of world?.regions ?? []) {
+      const f = join(world.o.runDir, 'logs', `${r.wr.region.id}.node.log`);
+      if (existsSync(f)) console.error(`--- ${f} (last lines)\n${readFileSync(f, 'utf8').split('\n').slice(-12).join('\n')}`);
+    }
     if (world !== undefined) await world.stop().catch(() => world?.killAllNow());
     lab.cleanup();
     process.exit(1);
