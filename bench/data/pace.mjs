@@ -30,7 +30,7 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '25' },
     table: { type: 'string', default: 'bench' },
-    connections: { type: 'string', default: '32' },
+    connections: { type: 'string' },
     prefix: { type: 'string', default: `p${process.pid}` },
     tables: { type: 'string' },
     home: { type: 'string' },
@@ -50,6 +50,9 @@ if (targets.length === 0 || !(rate > 0)) {
   console.error('usage: node bench/data/pace.mjs --targets region=url,... --rate N --warmup S --seconds S');
   process.exit(2);
 }
+// With --records (the takeover runs) 512 connections, so that no write waits in the pool
+// behind writes held up by the dead node: its start time is when it was sent.
+const connections = Number(a.connections ?? (a.records === undefined ? 32 : 512));
 const tables = (a.tables ?? a.table).split(',').filter((x) => x !== '');
 const timeoutMs = Number(a.timeout);
 /** Wall-clock ms with sub-ms precision (comparable with the runner's Date.now()). */
@@ -60,7 +63,7 @@ const pad = 'x'.repeat(40);
 
 const streams = targets.map((t) => ({
   ...t,
-  pool: new Pool(t.url, { connections: Number(a.connections), pipelining: 1, keepAliveTimeout: 30_000 }),
+  pool: new Pool(t.url, { connections, pipelining: 1, keepAliveTimeout: 30_000 }),
   issued: 0,
   inflight: 0,
   maxInflight: 0,

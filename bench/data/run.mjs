@@ -697,7 +697,7 @@ async function takeoverRun(leaseTtl, rep) {
   const seconds = beforeKillSec + 12;
   const m0 = machineTicks();
   const t0 = performance.now();
-  const { child: writer, phase } = startPace(['--targets', `${via}=${world.dataUrl(via)}`, '--rate', String(settings.takeoverRate), '--warmup', '0', '--seconds', String(seconds), '--table', 'acct_region', '--home', home, '--timeout', '3000', '--records', recordsFile, '--prefix', `t${rep}`], world.appToken);
+  const { child: writer, phase } = startPace(['--targets', `${via}=${world.dataUrl(via)}`, '--rate', String(settings.takeoverRate), '--warmup', '0', '--seconds', String(seconds), '--table', 'acct_region', '--home', home, '--timeout', '3000', '--connections', '512', '--records', recordsFile, '--prefix', `t${rep}`], world.appToken);
   await phase('measure', 15_000);
   await sleep(beforeKillSec * 1000);
   const pidsBefore = world.pids();
@@ -790,7 +790,7 @@ function printSurvive(sv) {
 }
 
 function printTakeover(tk) {
-  console.log(`\nTakeover after the home's loss (us-east-1 SIGKILLed; its rows written through us-west-2 at ${tk.rate} writes/s, open loop, 3 s timeout, no retries):`);
+  console.log(`\nTakeover after the home's loss (us-east-1 SIGKILLed; its rows written through us-west-2 at ${tk.rate} writes/s, open loop, 512 connections, 3 s timeout, no retries):`);
   console.log('| lease TTL | run | kill → first ack of a write started after it, ms | last ack before the kill, ms before | leader after (epoch) | acknowledged | outcomes | missing acknowledged (us-east-2, us-west-2) | machine busy % |');
   console.log('|---|---:|---:|---:|---|---:|---|---|---:|');
   for (const r of tk.runs) console.log(`| ${r.leaseTtl} | ${r.rep} | ${r.takeoverMs ?? 'never'} | ${r.lastAckBeforeKillMsBefore} | ${r.leaderAfter?.region} (${r.epochBefore} → ${r.leaderAfter?.epoch}) | ${fmtInt(r.ackedTotal)} | ${JSON.stringify(r.outcomes)} | ${Object.values(r.missing).map((m) => m.count).join(', ')} | ${r.othersAndOursBusyPct} |`);
