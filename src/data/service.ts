@@ -248,6 +248,18 @@ export class DataService {
       if (r.op === 'delete' && (local === undefined || local.value === null)) return errorAnswer(404, 'not_found', `no row ${r.table}/${r.key} in ${this.o.region}`);
     }
     const survive = plan.kind === 'home' && plan.survive === 'region' && this.o.leadership !== undefined;
+    const unconfirmedId = `${r.table}\0${r.key}`;
+    if (survive && this.unconfirmed.has(unconfirmedId)) {
+      // A conditional write (or any write) is judged against the row as it is: confirm
+      // its synchronous copy first, so the judgement cannot rest on a write a failover
+      // would lose.
+      const cur = this.o.store.get(r.table, r.key);
+      if (cur !== undefined) {
+        const failed = await this.syncToFollower({ kind: 'row', table: cur.table, key: cur.key, value: cur.value, version: cur.version, prev: null, home: cur.home, ...(cur.epoch !== undefined && { epoch: cur.epoch }) });
+        if (failed !== null) return failed;
+      }
+      this.unconfirmed.delete(unconfirmedId);
+    }
     return this.commitHere(write, idemHeader === undefined ? undefined : `${method} ${r.table}/${r.key} ${idemHeader}`, survive);
   }
 

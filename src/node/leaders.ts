@@ -110,7 +110,14 @@ export class PartitionLeaders {
     if (part === undefined || this.stopped) return;
     if (input.kind === 'observed' || input.kind === 'refused') {
       part.holder = input.holder;
-      if (input.holder !== null) this.o.store.raiseEpoch(p, input.holder.epoch);
+      if (input.holder !== null) {
+        this.o.store.raiseEpoch(p, input.holder.epoch);
+        // Whatever the machine remembers (a restart, a failback, a lease seen free in
+        // between): if the store says this region led an older epoch than the leader's,
+        // it reconciles with that leader before it takes that partition's changes again.
+        const led = this.o.store.partitionEpoch(p).led;
+        if (input.holder.region !== this.o.region && led !== null && input.holder.epoch > led) void this.reconcile(p, part, input.holder);
+      }
     }
     if (part.state === null) return;
     const r = stepLeadership(part.state, input, this.o.config);
@@ -136,6 +143,8 @@ export class PartitionLeaders {
             const t = await takeLeadership(c, { partition: p, region: this.o.region, lease: lease.id, minEpoch: e.epoch });
             if (t.ok) {
               part.lease = lease.id;
+              // Another leader may have recorded another follower since: record ours anew.
+              this.syncFollowers.delete(p);
               // Persist that this region leads under the epoch before it acts on it.
               this.o.store.markLed(p, t.epoch);
               this.input(p, { kind: 'granted', epoch: t.epoch, sentAtMs, nowMs: now() });
@@ -244,9 +253,10 @@ export class PartitionLeaders {
   /** A deposed leader: what it wrote under its old epoch that the new leader does not
    *  hold is set aside (lost_writes) and replaced by the leader's rows. */
   private async reconcile(p: string, part: Partition, leader: LeaderRecord): Promise<void> {
-    if (part.busy || part.state === null || part.state.deposedFrom === null) return;
+    const led = this.o.store.partitionEpoch(p).led;
+    if (part.busy || led === null || leader.epoch <= led) return;
     part.busy = true;
-    const epoch = part.state.deposedFrom;
+    const epoch = led;
     try {
       const items: { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[] = [];
       // From the rows, not the log: the log may be truncated once peers acknowledged.
@@ -256,7 +266,7 @@ export class PartitionLeaders {
         items.push({ mine, theirs, acknowledged: this.o.acknowledgedAtCommit(mine.table) });
       }
       this.o.store.reconcile(p, epoch, items, this.o.now());
-      part.state = reconciled(part.state);
+      if (part.state !== null) part.state = reconciled(part.state);
       this.note(p, `reconciled with ${leader.region} (epoch ${leader.epoch}): ${items.length} write(s) of epoch ${epoch} set aside`);
     } catch (err) {
       this.o.logger.warn({ partition: p, err: (err as Error).message }, 'leadership: reconciliation failed; retrying on the next observation');

@@ -337,7 +337,9 @@ export class Store {
             // A deposed leader's rows wait for its reconciliation: nothing from elsewhere
             // may overwrite them (and lose them unlisted) before it has set them aside.
             const pe = this.q.getEpoch.get(c.home);
-            if (pe !== undefined && pe.led !== null && pe.led < pe.epoch) throw new PartitionUnreconciled(c.home, pe.led);
+            // Judged against the newer of the known epoch and the change's own: a change of
+            // a newer epoch arriving first (a snapshot, a repair) must wait too.
+            if (pe !== undefined && pe.led !== null && pe.led < Math.max(pe.epoch, c.epoch ?? 0)) throw new PartitionUnreconciled(c.home, pe.led);
             // Fencing: a source's log stream may not bring writes of an epoch older than
             // the partition's newest — a deposed leader's unacknowledged tail. (Repairs
             // and snapshots, between reconciled regions, are judged by version alone.)

@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { request } from 'undici';
 import type { RegionNode } from '../../src/node/index.js';
-import { api, dataTopology, makeDataNode, regionsOf, tempDir } from './fixtures.js';
+import { api, dataTopology, regionsOf, threeDataNodes } from './fixtures.js';
 
 const octet = 44;
 const { us, euWest, euCentral } = regionsOf(octet);
 
 describe('data API on every node (three regions, eu strict)', () => {
   const t = dataTopology(octet);
-  const dir = tempDir();
-  let nodes: RegionNode[] = [];
+  const nodes = threeDataNodes(t);
   const node = (id: string): RegionNode => nodes.find((n) => n.status().region === id) as RegionNode;
-
-  before(async () => {
-    nodes = ['us-east-1', 'eu-west-1', 'eu-central-1'].map((id) => makeDataNode(t, id, dir.path));
-    for (const n of nodes) await n.start();
-  });
-  after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-    dir.remove();
-  });
 
   it('refuses callers without the application token or a mesh signature (401)', async () => {
     const res = await request(`http://${us}:7070/data/v1/tables/prefs/rows/u1`);

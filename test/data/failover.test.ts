@@ -7,28 +7,16 @@
 // history compared with the SQLite files). The takeover time is printed, not asserted:
 // timings do not decide tests (bench/data measures it).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { stringify } from 'yaml';
+import { describe, it } from 'node:test';
 import { connect, MeridianDataError } from '../../src/data/client/index.js';
 import { Store } from '../../src/store/index.js';
 import { World } from '../../src/world/index.js';
+import { usWorldTopology, worldRun } from './us-world.js';
 
 const octet = 48;
-const regions = ['us-east-1', 'us-east-2', 'us-west-2'];
-
 function topology(): string {
-  return stringify({
-    service: { name: 'shop', zone: 'shop.example.test', hosts: ['www'] },
-    regions: regions.map((id, i) => ({ id, jurisdiction: 'us', public: `127.${octet}.${i + 1}.1`, mesh: `127.${octet}.${i + 1}.1:7070`, app: `http://127.${octet}.${i + 1}.1:9000` })),
-    deployment: { model: 'active-active', primary: 'us-west-2', failback: 'auto' },
-    health: { interval: '200ms', timeout: '150ms', down_after: 2, up_after: 2 },
-    coord: { kind: 'embedded', lease_ttl: '1s' },
-    node: { roles: ['gateway'] },
-    data: { durability: 'fsync', tables: { accounts: { locality: 'home', home_from: 'client', consistency: 'strong', survive: 'region' }, catalog: { locality: 'global', writes: 'primary' } } },
-  });
+  return usWorldTopology(octet, { durability: 'fsync', tables: { accounts: { locality: 'home', home_from: 'client', consistency: 'strong', survive: 'region' }, catalog: { locality: 'global', writes: 'primary' } } });
 }
 
 interface Attempt {
@@ -40,15 +28,12 @@ interface Attempt {
 }
 
 describe('failover of a survive: region partition (real processes)', () => {
-  const runDir = mkdtempSync(join(tmpdir(), 'meridian-failover-'));
+  const run = worldRun('meridian-failover-');
+  const runDir = run.runDir;
   let world: World | undefined;
-  after(async () => {
-    await world?.stop();
-    rmSync(runDir, { recursive: true, force: true });
-  });
 
   it('the synchronous follower serves after the home is killed, and no acknowledged write is lost', async () => {
-    world = new World({ topologyYaml: topology(), users: 0, seed: 7, runDir, relayOctet: octet + 1 });
+    world = run.world = new World({ topologyYaml: topology(), users: 0, seed: 7, runDir, relayOctet: octet + 1 });
     await world.start();
     const status = async (id: string): Promise<{ data: { leadership: { partitions: Record<string, { leader: { region: string; epoch: number } | null; serving: number | false }> } | null } }> =>
       (await world!.nodeRequest(id, '/status', 2000)).body as never;
@@ -82,21 +67,30 @@ describe('failover of a survive: region partition (real processes)', () => {
       }
     };
     const writers = Array.from({ length: 8 }, () => writer());
-    while (history.filter((h) => h.outcome === 'acked').length < 200) await new Promise((r) => setTimeout(r, 20));
-    const leaderWrites = ((await world.nodeRequest('us-east-1', '/status', 2000)).body as { data: { writes: { syncReplicated: number } } }).data.writes;
-    assert.ok(leaderWrites.syncReplicated >= 200, `every acknowledged write went through the synchronous follower first (${leaderWrites.syncReplicated})`);
-    killedMs = Date.now();
-    await world.killRegion('us-east-1');
-    // keep writing until writes started after the kill are acknowledged again
-    const resumeDeadline = Date.now() + 20_000;
-    while (!history.some((h) => h.outcome === 'acked' && h.startedMs > killedMs + 50)) {
-      assert.ok(Date.now() < resumeDeadline, 'writes to us-east-1\'s rows never resumed after the kill');
-      await new Promise((r) => setTimeout(r, 20));
+    let firstAfter: number;
+    try {
+      const loadDeadline = Date.now() + 30_000;
+      while (history.filter((h) => h.outcome === 'acked').length < 200) {
+        assert.ok(Date.now() < loadDeadline, `only ${history.filter((h) => h.outcome === 'acked').length} writes acknowledged before the kill`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const leaderWrites = ((await world.nodeRequest('us-east-1', '/status', 2000)).body as { data: { writes: { syncReplicated: number } } }).data.writes;
+      assert.ok(leaderWrites.syncReplicated >= 200, `every acknowledged write went through the synchronous follower first (${leaderWrites.syncReplicated})`);
+      killedMs = Date.now();
+      await world.killRegion('us-east-1');
+      // keep writing until writes started after the kill are acknowledged again
+      const resumeDeadline = Date.now() + 20_000;
+      while (!history.some((h) => h.outcome === 'acked' && h.startedMs > killedMs + 50)) {
+        assert.ok(Date.now() < resumeDeadline, 'writes to us-east-1\'s rows never resumed after the kill');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      firstAfter = Math.min(...history.filter((h) => h.outcome === 'acked' && h.startedMs > killedMs + 50).map((h) => h.endedMs));
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      // however the test ends, the writers stop (else the process never exits)
+      stop = true;
+      await Promise.all(writers);
     }
-    const firstAfter = Math.min(...history.filter((h) => h.outcome === 'acked' && h.startedMs > killedMs + 50).map((h) => h.endedMs));
-    await new Promise((r) => setTimeout(r, 500));
-    stop = true;
-    await Promise.all(writers);
 
     const after = await status('us-east-2');
     const part = after.data.leadership?.partitions['us-east-1'];
@@ -122,7 +116,7 @@ describe('failover of a survive: region partition (real processes)', () => {
     assert.equal(promoted, 'us-east-2', 'the standby took the primary lease');
 
     await world.stop();
-    world = undefined;
+    world = run.world = undefined;
     const acked = history.filter((h) => h.outcome === 'acked');
     for (const id of ['us-east-2', 'us-west-2']) {
       const store = new Store({ path: join(runDir, id, 'data', `${id}.db`), region: id, mayStore: () => true, synchronous: 'normal', maxClockOffsetMs: 500 });

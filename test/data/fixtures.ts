@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { stringify } from 'yaml';
@@ -29,7 +30,9 @@ export function dataTopology(octet: number, extra: Record<string, unknown> = {})
       { id: 'eu-central-1', jurisdiction: 'eu', public: `127.${octet}.3.1`, mesh: `127.${octet}.3.1:7070`, app: `http://127.${octet}.3.1:9000` },
     ],
     deployment: { model: 'active-active', primary: 'us-east-1' },
-    health: { interval: '200ms', timeout: '150ms', down_after: 2, up_after: 2 },
+    // Generous: these tests never wait for a detection, and a loaded CI machine must not
+    // make a region look down.
+    health: { interval: '500ms', timeout: '450ms', down_after: 4, up_after: 1 },
     node: { roles: [] },
     data: {
       durability: 'process',
@@ -88,4 +91,20 @@ export async function api(host: string, method: 'GET' | 'PUT' | 'DELETE' | 'POST
   const text = await res.body.text();
   const servedBy = res.headers['x-meridian-served-by'];
   return { status: res.statusCode, servedBy: typeof servedBy === 'string' ? servedBy : undefined, body: JSON.parse(text) as Record<string, unknown> };
+}
+
+/** Three data nodes (us-east-1, eu-west-1, eu-central-1) started before a suite's tests
+ *  and stopped after them; the array is filled once they are up. */
+export function threeDataNodes(t: Topology): RegionNode[] & { readonly dir: string } {
+  const dir = tempDir();
+  const nodes: RegionNode[] = [];
+  before(async () => {
+    nodes.push(...['us-east-1', 'eu-west-1', 'eu-central-1'].map((id) => makeDataNode(t, id, dir.path)));
+    for (const n of nodes) await n.start();
+  });
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    dir.remove();
+  });
+  return Object.assign(nodes, { dir: dir.path });
 }

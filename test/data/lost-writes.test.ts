@@ -5,51 +5,26 @@
 // is listed in /status and by `meridian data lost-writes`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { stringify } from 'yaml';
+import { describe, it } from 'node:test';
 import { connect } from '../../src/data/client/index.js';
 import { World } from '../../src/world/index.js';
 import { root } from '../cli/run.js';
+import { until, usWorldTopology, worldRun } from './us-world.js';
 
 const octet = 56;
-const regions = ['us-east-1', 'us-east-2', 'us-west-2'];
-const topologyYaml = stringify({
-  service: { name: 'shop', zone: 'shop.example.test', hosts: ['www'] },
-  regions: regions.map((id, i) => ({ id, jurisdiction: 'us', public: `127.${octet}.${i + 1}.1`, mesh: `127.${octet}.${i + 1}.1:7070`, app: `http://127.${octet}.${i + 1}.1:9000` })),
-  deployment: { model: 'active-active', primary: 'us-west-2', failback: 'auto' },
-  health: { interval: '200ms', timeout: '150ms', down_after: 2, up_after: 2 },
-  coord: { kind: 'embedded', lease_ttl: '1s' },
-  node: { roles: ['gateway'] },
-  data: { tables: { carts: { locality: 'home', home_from: 'client', consistency: 'strong', survive: 'zone' } } },
-});
-
-const until = async (what: string, f: () => Promise<boolean>, ms = 20_000): Promise<void> => {
-  const deadline = Date.now() + ms;
-  let last = '';
-  while (!(await f().catch((e: unknown) => ((last = String(e)), false)))) {
-    assert.ok(Date.now() < deadline, `timed out: ${what} (${last})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+const topologyYaml = usWorldTopology(octet, { tables: { carts: { locality: 'home', home_from: 'client', consistency: 'strong', survive: 'zone' } } });
 
 describe('lost writes (survive: zone)', () => {
-  const runDir = mkdtempSync(join(tmpdir(), 'meridian-lost-'));
-  let world: World | undefined;
-  after(async () => {
-    await world?.stop();
-    rmSync(runDir, { recursive: true, force: true });
-  });
+  const run = worldRun('meridian-lost-');
+  const runDir = run.runDir;
 
   it('keeps aside and lists the acknowledged writes a failover could not carry over', async () => {
-    world = new World({ topologyYaml, users: 0, seed: 3, runDir, relayOctet: octet + 1 });
-    await world.start();
-    const w = world;
+    const w = (run.world = new World({ topologyYaml, users: 0, seed: 3, runDir, relayOctet: octet + 1 }));
+    await w.start();
     type Status = { data: { leadership: { partitions: Record<string, { leader: { region: string; epoch: number } | null; serving: number | false }> } | null; lostWrites: { total: number } } };
     const status = async (id: string): Promise<Status> => (await w.nodeRequest(id, '/status', 2000)).body as Status;
-    // failback: auto — whoever took the partition while us-east-1 was starting hands it back.
     await until('us-east-1 leads its rows', async () => {
       const st = await status('us-east-1');
       if (st.data.leadership?.partitions['us-east-1']?.serving === false) throw new Error(JSON.stringify(st.data.leadership?.partitions['us-east-1']));

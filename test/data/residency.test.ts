@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { RegionNode } from '../../src/node/index.js';
 import { until } from '../node/fixtures.js';
 import { request } from 'undici';
-import { api, dataTopology, makeDataNode, regionsOf, secret, tempDir } from './fixtures.js';
+import { api, dataTopology, regionsOf, secret, threeDataNodes } from './fixtures.js';
 
 const octet = 46;
 const hosts = regionsOf(octet);
@@ -31,17 +31,7 @@ function occurrences(files: string[], needle: string): number {
 
 describe('residency on disk (eu strict)', () => {
   const t = dataTopology(octet, { replication: { flush_interval: '5ms', heartbeat: '100ms', anti_entropy: '500ms' } });
-  const dir = tempDir();
-  let nodes: RegionNode[] = [];
-
-  before(async () => {
-    nodes = ['us-east-1', 'eu-west-1', 'eu-central-1'].map((id) => makeDataNode(t, id, dir.path));
-    for (const n of nodes) await n.start();
-  });
-  after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-    dir.remove();
-  });
+  const nodes = threeDataNodes(t);
 
   it('never stores, logs, replicates or caches an EU-homed value outside the EU', async () => {
     let i = 0;
@@ -67,14 +57,14 @@ describe('residency on disk (eu strict)', () => {
 
     // both EU regions end up with every EU row (replication inside the EU), us-east-1 with the global ones
     const euRows = (n: RegionNode): number => n.store.list('accounts', 'eu-user-', '', 100).length + n.store.list('carts', 'eu-cart-', '', 100).length;
-    const [us, euWest, euCentral] = nodes as [RegionNode, RegionNode, RegionNode];
+    const [us, euWest, euCentral] = [...nodes] as [RegionNode, RegionNode, RegionNode];
     await until('EU rows replicated within the EU', () => euRows(euWest) === 11 && euRows(euCentral) === 11, 15_000);
     await until('global rows replicated to us-east-1', () => us.store.list('prefs', 'p-', '', 10).length === 3, 15_000);
     for (const n of nodes) n.data.writer.flush();
 
-    assert.ok(occurrences(filesOf(dir.path, 'eu-west-1'), marker) > 0, 'the marker is findable where it belongs');
-    assert.ok(occurrences(filesOf(dir.path, 'eu-central-1'), marker) > 0, 'and replicated to the other EU region');
-    const usFiles = filesOf(dir.path, 'us-east-1');
+    assert.ok(occurrences(filesOf(nodes.dir, 'eu-west-1'), marker) > 0, 'the marker is findable where it belongs');
+    assert.ok(occurrences(filesOf(nodes.dir, 'eu-central-1'), marker) > 0, 'and replicated to the other EU region');
+    const usFiles = filesOf(nodes.dir, 'us-east-1');
     assert.ok(usFiles.some((f) => f.endsWith('-wal')), 'the WAL is searched too');
     assert.equal(occurrences(usFiles, marker), 0, `an EU-homed value in ${usFiles.join(', ')}`);
     assert.equal(us.store.get('accounts', 'eu-user-0'), undefined);
