@@ -104,7 +104,9 @@ function send(s, i, scheduledAt) {
   s.pool
     .request({ method: 'PUT', path: `/data/v1/tables/${table}/rows/${encodeURIComponent(key)}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...home }, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
     .then(async (r) => {
-      await r.body.dump();
+      // With --records, a refusal's error code is kept (why the write was not acknowledged).
+      if (rec !== null && r.statusCode >= 300) rec.error = (await r.body.text().catch(() => '')).match(/"error":"([^"]*)"/)?.[1] ?? null;
+      else await r.body.dump();
       if (rec !== null) rec.endedMs = wallMs();
       if (r.statusCode >= 200 && r.statusCode < 300) {
         if (rec !== null) rec.status = r.statusCode;

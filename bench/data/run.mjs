@@ -730,9 +730,18 @@ async function takeoverRun(leaseTtl, rep) {
   }
   const outcomes = {};
   for (const r of records) {
-    const k = ok(r) ? 'acked' : r.status === null ? 'unanswered' : String(r.status);
+    const k = ok(r) ? 'acked' : r.status === null ? 'unanswered' : `${r.status}${r.error ? ` ${r.error}` : ''}`;
     outcomes[k] = (outcomes[k] ?? 0) + 1;
   }
+  // From when on every write was acknowledged again: the start of the first write after
+  // which no write started (and answered before the end) failed.
+  const byStart = records.filter((r) => r.startedMs > killDoneMs).sort((x, y) => x.startedMs - y.startedMs);
+  let lastFail = -1;
+  byStart.forEach((r, i) => {
+    if (!ok(r)) lastFail = i;
+  });
+  const steady = byStart[lastFail + 1];
+  const failedAfterFirstAck = firstAfter === null ? null : byStart.filter((r) => r.startedMs > Math.min(...after.map((x) => x.startedMs)) && !ok(r)).length;
   const res = {
     leaseTtl,
     rep,
@@ -745,6 +754,8 @@ async function takeoverRun(leaseTtl, rep) {
     killMs: killDoneMs - killSentMs,
     takeoverMs: firstAfter === null ? null : Math.round(firstAfter - killSentMs),
     lastAckBeforeKillMsBefore: lastBefore === 0 ? null : Math.round(killSentMs - lastBefore),
+    allAckedFromMs: steady === undefined ? null : Math.round(steady.startedMs - killSentMs),
+    failedAfterFirstAck,
     writes: records.length,
     outcomes,
     ackedTotal: acked.length,
@@ -754,7 +765,7 @@ async function takeoverRun(leaseTtl, rep) {
     pidsBefore: pidsBefore.length,
     writerLatency: done.regions[via].latencyMs,
   };
-  log(`  lease ${leaseTtl}, run ${rep}: first write started after the SIGKILL acknowledged ${res.takeoverMs} ms after it; leader now ${JSON.stringify(res.leaderAfter)}; ${acked.length} acknowledged, outcomes ${JSON.stringify(outcomes)}; missing: ${Object.entries(missing).map(([k, v]) => `${k} ${v.count}`).join(', ')}; machine ${busyPct}% busy`);
+  log(`  lease ${leaseTtl}, run ${rep}: first write started after the SIGKILL acknowledged ${res.takeoverMs} ms after it; every write started from ${res.allAckedFromMs} ms on acknowledged (${failedAfterFirstAck} failed in between); leader now ${JSON.stringify(res.leaderAfter)}; ${acked.length} acknowledged, outcomes ${JSON.stringify(outcomes)}; missing: ${Object.entries(missing).map(([k, v]) => `${k} ${v.count}`).join(', ')}; machine ${busyPct}% busy`);
   return res;
 }
 
@@ -791,9 +802,9 @@ function printSurvive(sv) {
 
 function printTakeover(tk) {
   console.log(`\nTakeover after the home's loss (us-east-1 SIGKILLed; its rows written through us-west-2 at ${tk.rate} writes/s, open loop, 512 connections, 3 s timeout, no retries):`);
-  console.log('| lease TTL | run | kill → first ack of a write started after it, ms | last ack before the kill, ms before | leader after (epoch) | acknowledged | outcomes | missing acknowledged (us-east-2, us-west-2) | machine busy % |');
-  console.log('|---|---:|---:|---:|---|---:|---|---|---:|');
-  for (const r of tk.runs) console.log(`| ${r.leaseTtl} | ${r.rep} | ${r.takeoverMs ?? 'never'} | ${r.lastAckBeforeKillMsBefore} | ${r.leaderAfter?.region} (${r.epochBefore} → ${r.leaderAfter?.epoch}) | ${fmtInt(r.ackedTotal)} | ${JSON.stringify(r.outcomes)} | ${Object.values(r.missing).map((m) => m.count).join(', ')} | ${r.othersAndOursBusyPct} |`);
+  console.log('| lease TTL | run | kill → first ack of a write started after it, ms | every write acknowledged from, ms after the kill | failed between | last ack before the kill, ms before | leader after (epoch) | acknowledged | outcomes | missing acknowledged (us-east-2, us-west-2) | machine busy % |');
+  console.log('|---|---:|---:|---:|---:|---:|---|---:|---|---|---:|');
+  for (const r of tk.runs) console.log(`| ${r.leaseTtl} | ${r.rep} | ${r.takeoverMs ?? 'never'} | ${r.allAckedFromMs ?? '?'} | ${r.failedAfterFirstAck ?? '?'} | ${r.lastAckBeforeKillMsBefore} | ${r.leaderAfter?.region} (${r.epochBefore} → ${r.leaderAfter?.epoch}) | ${fmtInt(r.ackedTotal)} | ${JSON.stringify(r.outcomes)} | ${Object.values(r.missing).map((m) => m.count).join(', ')} | ${r.othersAndOursBusyPct} |`);
   for (const [ttl, b] of Object.entries(tk.byTtl)) console.log(`lease TTL ${ttl}: takeover ${b.takeoverMs.join(', ')} ms (median ${b.medianMs}, max ${b.maxMs}; ${b.resumedRuns}/${b.runs} runs resumed); missing acknowledged writes: ${b.missingAcknowledged}${b.missingAcknowledged === targets.missingAcknowledged ? '' : ' — NOT 0'}`);
 }
 
