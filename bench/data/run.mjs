@@ -741,6 +741,13 @@ async function takeoverRun(leaseTtl, rep) {
     if (!ok(r)) lastFail = i;
   });
   const steady = byStart[lastFail + 1];
+  // Per 500 ms after the kill (by start time): acknowledged, and refusals by error code.
+  const timeline = [];
+  for (const r of byStart) {
+    const b = (timeline[Math.floor((r.startedMs - killSentMs) / 500)] ??= {});
+    const k = ok(r) ? 'acked' : r.error ?? String(r.status);
+    b[k] = (b[k] ?? 0) + 1;
+  }
   const failedAfterFirstAck = firstAfter === null ? null : byStart.filter((r) => r.startedMs > Math.min(...after.map((x) => x.startedMs)) && !ok(r)).length;
   const res = {
     leaseTtl,
@@ -756,6 +763,7 @@ async function takeoverRun(leaseTtl, rep) {
     lastAckBeforeKillMsBefore: lastBefore === 0 ? null : Math.round(killSentMs - lastBefore),
     allAckedFromMs: steady === undefined ? null : Math.round(steady.startedMs - killSentMs),
     failedAfterFirstAck,
+    timelinePer500Ms: Array.from(timeline, (b = {}) => b),
     writes: records.length,
     outcomes,
     ackedTotal: acked.length,
