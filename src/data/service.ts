@@ -228,7 +228,13 @@ export class DataService {
         p = placeWrite(this.o.view, plan, { home: foundHome === null ? null : regionId(foundHome), local: false }, true);
       }
       if (p.at === 'search') p = { at: 'local' }; // unreachable: a searched write is placed
-      if (p.at === 'local' && plan.kind === 'home' && home === null) home = this.o.region;
+      if (p.at === 'local' && plan.kind === 'home' && home === null) {
+        // A new row is homed here; it is written where this region's rows are led now
+        // (here, or this partition's leader after a failover).
+        home = this.o.region;
+        p = placeWrite(this.o.view, plan, { home: regionId(home), local: false }, true);
+        if (p.at === 'search') p = { at: 'local' }; // unreachable: the home is known
+      }
       let epoch: { epoch?: number } = {};
       if (p.at === 'local' && plan.kind === 'home' && home !== null && this.o.leadership !== undefined) {
         const refusal = plan.consistency === 'strong' ? this.strongRefusal(null) : null;

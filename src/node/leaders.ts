@@ -32,6 +32,9 @@ export interface LeadersOptions {
   readonly logger: Logger;
   readonly now: () => number;
   readonly tickMs?: number;
+  /** How long after start a region leaves free partitions of other homes alone
+   *  (default 3 lease TTLs), so that homes starting a little later lead their own rows. */
+  readonly startupGraceMs?: number;
 }
 
 interface Partition {
@@ -40,6 +43,8 @@ interface Partition {
   lease: LeaseId | null;
   /** One coordinator conversation at a time per partition. */
   busy: boolean;
+  /** Seen free during the start-up grace; told to the machine when it ends. */
+  freeDuringGrace?: boolean;
   down: Set<string>;
 }
 
@@ -48,6 +53,7 @@ export class PartitionLeaders {
   private readonly watches: Watch[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private graceUntilMs = 0;
   readonly events: { atMs: number; partition: string; what: string }[] = [];
 
   constructor(private readonly o: LeadersOptions) {
@@ -59,6 +65,7 @@ export class PartitionLeaders {
   }
 
   async start(): Promise<void> {
+    this.graceUntilMs = this.o.now() + (this.o.startupGraceMs ?? 3 * this.o.config.leaseTtlMs);
     for (const p of this.parts.keys()) {
       try {
         this.watches.push(await watchLeader(this.o.coord, p, (holder) => this.input(p, { kind: 'observed', holder, nowMs: this.o.now() })));
@@ -101,6 +108,10 @@ export class PartitionLeaders {
         const out = this.o.replicator.status().outbound[home];
         if (out !== undefined && out.pending === 0) this.input(p, { kind: 'caught-up', region: home, epoch: l.epoch, nowMs: now });
       }
+      if (part.freeDuringGrace === true && now >= this.graceUntilMs) {
+        part.freeDuringGrace = false;
+        if (part.holder === null) this.input(p, { kind: 'observed', holder: null, nowMs: now });
+      }
       this.input(p, { kind: 'tick', nowMs: now });
     }
   }
@@ -108,6 +119,14 @@ export class PartitionLeaders {
   private input(p: string, input: LeadershipInput): void {
     const part = this.parts.get(p);
     if (part === undefined || this.stopped) return;
+    // Start-up grace: regions start one after another, and a home that is still starting
+    // looks down. For a while after this node starts, it does not learn that another
+    // region's partition is free (so it does not take it); the tick delivers it after.
+    if (input.kind === 'observed' && input.holder === null && part.state !== null && part.state.candidates[0] !== this.o.region && this.o.now() < this.graceUntilMs) {
+      part.holder = null;
+      part.freeDuringGrace = true;
+      return;
+    }
     if (input.kind === 'observed' || input.kind === 'refused') {
       part.holder = input.holder;
       if (input.holder !== null) {
