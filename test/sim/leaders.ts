@@ -44,10 +44,12 @@ export interface LeadersOptions {
   readonly relogOnTakeover: boolean;
   /** leaders.ts and service.ts before the fix (README: findings #3). */
   readonly bestEffortCatchUp: boolean;
-  /** Not in src (a proposal, README: findings #5): reconcile whenever the store says this
-   *  region led under an older epoch than the leader observed — also after a failback's
-   *  release or a deposition the core forgot (deposedFrom cleared on a free key). */
+  /** leaders.ts now (README: findings #5): reconcile whenever the store says this region
+   *  led under an older epoch than the leader observed — also after a failback's release or
+   *  a deposition the core forgot (deposedFrom cleared on a free key). False: before. */
   readonly reconcileByStoreLed: boolean;
+  /** leaders.ts before the fix: the recorded-follower cache survives a new take. */
+  readonly keepSyncCacheOnTake: boolean;
 }
 
 /** leaders.ts catchUp: how long it waits before asking again. */
@@ -175,16 +177,33 @@ export class SimLeaders {
     assert(part !== undefined, `a partition ${p}`);
     if (input.kind === 'observed' || input.kind === 'refused') {
       part.holder = input.holder;
-      if (input.holder !== null) this.o.store.raiseEpoch(p, input.holder.epoch);
+      if (input.holder !== null) {
+        this.o.store.raiseEpoch(p, input.holder.epoch);
+        // leaders.ts now (findings #5): whatever the machine remembers, a store that led an
+        // older epoch than the observed leader's reconciles with that leader.
+        if (this.o.reconcileByStoreLed && input.holder.region !== this.o.region) this.reconcile(p, part, input.holder);
+      }
     }
     if (part.state === null) return;
-    const led = this.o.store.partitionEpoch(p).led;
-    if (this.o.reconcileByStoreLed && input.kind === 'observed' && input.holder !== null && input.holder.region !== this.o.region && led !== null && led < input.holder.epoch && part.state.deposedFrom === null && part.reconcile === null) {
-      part.reconcile = { id: this.pull(p, input.holder.region, 'reconcile'), leader: input.holder, epoch: led };
-    }
     const r = stepLeadership(part.state, input, this.o.config);
     part.state = r.state;
     for (const e of r.effects) this.run(p, part, e, input.nowMs);
+  }
+
+  /** leaders.ts reconcile's start: busy (a reconcile in flight) or nothing to do returns;
+   *  the epoch is the store's led (before the fix: the core's deposedFrom). */
+  private reconcile(p: string, part: Partition, leader: LeaderRecord): void {
+    if (part.reconcile !== null) return;
+    let epoch: number;
+    if (this.o.reconcileByStoreLed) {
+      const led = this.o.store.partitionEpoch(p).led;
+      if (led === null || leader.epoch <= led) return;
+      epoch = led;
+    } else {
+      if (part.state === null || part.state.deposedFrom === null) return;
+      epoch = part.state.deposedFrom;
+    }
+    part.reconcile = { id: this.pull(p, leader.region, 'reconcile'), leader, epoch };
   }
 
   private note(p: string, nowMs: number, what: string): void {
@@ -225,12 +244,8 @@ export class SimLeaders {
       case 'stop-serving':
         part.catchUp = null;
         return this.note(p, nowMs, `stopped serving epoch ${e.epoch}: ${e.reason}`);
-      case 'reconcile': {
-        if (part.reconcile !== null || part.state === null || part.state.deposedFrom === null) return;
-        const id = this.pull(p, e.leader.region, 'reconcile');
-        part.reconcile = { id, leader: e.leader, epoch: part.state.deposedFrom };
-        return;
-      }
+      case 'reconcile':
+        return this.reconcile(p, part, e.leader);
       default:
         return unreachable(e);
     }
@@ -326,8 +341,10 @@ export class SimLeaders {
     const rec = part.reconcile;
     if (rec === null || rec.id !== id) return;
     part.reconcile = null;
-    const byLed = this.o.reconcileByStoreLed && part.state?.deposedFrom === null && this.o.store.partitionEpoch(pull.partition).led === rec.epoch;
-    if (rows === null || part.state === null || (part.state.deposedFrom !== rec.epoch && !byLed)) return; // retried on the next observation
+    // leaders.ts now: no check after the pull (the epoch was taken before it); before the
+    // fix, a deposition no longer remembered dropped it.
+    if (rows === null) return; // retried on the next observation
+    if (!this.o.reconcileByStoreLed && (part.state === null || part.state.deposedFrom !== rec.epoch)) return;
     const theirsById = new Map<string, StoredRow>();
     for (const c of rows) if (c.kind === 'row') theirsById.set(`${c.table}\0${c.key}`, { table: c.table, key: c.key, value: c.value, version: c.version, home: c.home, ...(c.epoch !== undefined && { epoch: c.epoch }) });
     const items: { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[] = [];
@@ -339,7 +356,7 @@ export class SimLeaders {
       items.push({ mine, theirs, acknowledged: false });
     }
     this.o.store.reconcile(pull.partition, rec.epoch, items, nowMs);
-    part.state = reconciled(part.state);
+    if (part.state !== null) part.state = reconciled(part.state);
     this.note(pull.partition, nowMs, `reconciled with ${rec.leader.region} (epoch ${rec.leader.epoch}): ${items.length} write(s) of epoch ${rec.epoch} set aside`);
   }
 
@@ -374,6 +391,8 @@ export class SimLeaders {
     switch (result.kind) {
       case 'taken':
         part.lease = result.lease;
+        // Another leader may have recorded another follower since: record ours anew.
+        if (!this.o.keepSyncCacheOnTake) this.recorded.delete(partition);
         // Persist that this region leads under the epoch before it acts on it.
         this.o.store.markLed(partition, result.epoch);
         return this.input(partition, { kind: 'granted', epoch: result.epoch, sentAtMs: c.sentAtMs, nowMs });
@@ -418,6 +437,8 @@ export class SimLeaders {
     for (const [p, part] of this.parts) {
       const s = part.state;
       if (s !== null && s.deposedFrom !== null && part.holder !== null && part.holder.region !== this.o.region) return `${this.o.region} has not reconciled ${p} (deposed from epoch ${s.deposedFrom}, leader ${part.holder.region} epoch ${part.holder.epoch})`;
+      const led = this.o.store.partitionEpoch(p).led;
+      if (led !== null && part.holder !== null && part.holder.region !== this.o.region && part.holder.epoch > led) return `${this.o.region} has not reconciled ${p} (led epoch ${led}, leader ${part.holder.region} epoch ${part.holder.epoch})`;
     }
     return null;
   }

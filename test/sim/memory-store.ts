@@ -9,7 +9,7 @@
 // Store does).
 
 import { assert, compareHlc, HlcClock, zeroHlc, type Hlc } from '../../src/lib/index.js';
-import { mergeRow, mergeSlot, PartitionUnreconciled, type Change, type CounterSlot, type LoggedChange, type StoredRow } from '../../src/store/index.js';
+import { mergeRow, mergeSlot, PartitionUnreconciled, type Change, type CounterSlot, type DigestEntry, type LoggedChange, type StoredRow } from '../../src/store/index.js';
 
 /** What survives a crash. Every commit and apply is durable when it returns (the real
  *  Store commits synchronously before it answers). */
@@ -26,6 +26,9 @@ export interface Disk {
   readonly epochs: Map<string, { epoch: number; led: number | null }>;
   /** A deposed leader's writes that reconciliation set aside — Store's lost_writes. */
   readonly lostWrites: LostWrite[];
+  /** Ghost (not Store's): how many times rows or slots changed here; the world's
+   *  anti-entropy quiet check compares it before and after a clean round. */
+  writes: number;
 }
 
 export interface LostWrite {
@@ -49,14 +52,15 @@ export interface StoreFaults {
    *  it has reconciled. The default is Store now: `rowsUnderEpoch`, and `apply` throws
    *  PartitionUnreconciled while partition_epochs.led < epoch. */
   readonly reconcileFromLog?: boolean;
-  /** Not in src (a proposal, README: findings #6): the unreconciled check also counts the
+  /** Store.apply now (README: findings #6, fixed): the unreconciled check also counts the
    *  incoming change's own epoch — a change newer than the epoch this region led under is
-   *  refused even before the region has heard of that epoch. */
+   *  refused even before the region has heard of that epoch. On unless false (false: the
+   *  code before the fix, the epoch known only). */
   readonly refuseNewerEpochs?: boolean;
 }
 
 export function emptyDisk(): Disk {
-  return { rows: new Map(), slots: new Map(), log: [], seq: 0, inbound: new Map(), outboundAcks: new Map(), epochs: new Map(), lostWrites: [] };
+  return { rows: new Map(), slots: new Map(), log: [], seq: 0, inbound: new Map(), outboundAcks: new Map(), epochs: new Map(), lostWrites: [], writes: 0 };
 }
 
 export const rowId = (table: string, key: string): string => `${table}\0${key}`;
@@ -102,6 +106,7 @@ export class MemoryStore {
     const ep = epoch > 0 ? { epoch } : {};
     const row: StoredRow = { table, key, value, version, home: cur?.home ?? home, ...ep };
     this.disk.rows.set(rowId(table, key), row);
+    this.disk.writes++;
     return this.log({ kind: 'row', seq: 0, committedMs: nowMs, table, key, value, version, prev: cur?.version ?? null, home: row.home, ...ep });
   }
 
@@ -169,6 +174,7 @@ export class MemoryStore {
     }
     const cur = this.partitionEpoch(partition);
     this.disk.epochs.set(partition, { ...cur, led: null });
+    if (items.length > 0) this.disk.writes++;
     return items.length;
   }
 
@@ -179,6 +185,7 @@ export class MemoryStore {
     const n = (cur?.n ?? 0) + Math.max(0, -by);
     const version = this.clock.now(nowMs);
     this.disk.slots.set(id, { table, key, slot: this.region, p, n, version });
+    this.disk.writes++;
     return this.log({ kind: 'counter', seq: 0, committedMs: nowMs, table, key, slot: this.region, p, n, version });
   }
 
@@ -225,7 +232,7 @@ export class MemoryStore {
           const pe = this.partitionEpoch(c.home);
           const known = Math.max(pe.epoch, epochs.get(c.home) ?? 0);
           const e = c.epoch ?? 0;
-          const newest = this.faults.refuseNewerEpochs === true ? Math.max(known, e) : known;
+          const newest = this.faults.refuseNewerEpochs !== false ? Math.max(known, e) : known;
           if (this.faults.reconcileFromLog !== true && pe.led !== null && pe.led < newest) throw new PartitionUnreconciled(c.home, pe.led);
           // Fencing: a source's log stream may not bring writes of an epoch older than the
           // partition's newest (repairs and snapshots are judged by (epoch, version)).
@@ -244,8 +251,44 @@ export class MemoryStore {
     for (const [id, r] of rows) this.disk.rows.set(id, r);
     for (const [id, s] of slots) this.disk.slots.set(id, s);
     for (const [p, e] of epochs) this.raiseEpoch(p, e);
+    if (rows.size + slots.size > 0) this.disk.writes++;
     if (watermark !== undefined) this.disk.inbound.set(watermark.source, { applied: watermark.applied, sourceMs: watermark.sourceMs });
     return { applied, refused };
+  }
+
+  // ---- anti-entropy (Store.digestClasses / bucketEntries / changesFor, without the
+  // 64-bucket digests: a round lists every entry of the classes both sides may hold,
+  // which plans the same repairs as listing the buckets whose digests differ)
+
+  /** Every row and counter slot, by class (`table\0home`; counter slots by table alone,
+   *  home null), as DigestEntry: key, slot, version. */
+  digestEntries(both: (table: string, home: string | null) => boolean): Map<string, { table: string; home: string | null; counter: boolean; entries: DigestEntry[] }> {
+    const out = new Map<string, { table: string; home: string | null; counter: boolean; entries: DigestEntry[] }>();
+    const add = (table: string, home: string | null, counter: boolean, e: DigestEntry): void => {
+      if (!both(table, home)) return;
+      const k = `${counter ? 'c' : 'r'}\0${table}\0${home ?? ''}`;
+      let c = out.get(k);
+      if (c === undefined) out.set(k, (c = { table, home, counter, entries: [] }));
+      c.entries.push(e);
+    };
+    for (const r of this.disk.rows.values()) add(r.table, r.home, false, { key: r.key, slot: null, version: r.version });
+    for (const s of this.disk.slots.values()) add(s.table, null, true, { key: s.key, slot: s.slot, version: s.version });
+    return out;
+  }
+
+  /** Store.changesFor: the current state of the named rows and slots, as changes. */
+  changesFor(entries: readonly { table: string; key: string; slot: string | null }[]): Change[] {
+    const out: Change[] = [];
+    for (const e of entries) {
+      if (e.slot !== null) {
+        const s = this.disk.slots.get(slotId(e.table, e.key, e.slot));
+        if (s !== undefined) out.push({ kind: 'counter', table: s.table, key: s.key, slot: s.slot, p: s.p, n: s.n, version: s.version });
+      } else {
+        const r = this.get(e.table, e.key);
+        if (r !== undefined) out.push({ kind: 'row', table: r.table, key: r.key, value: r.value, version: r.version, prev: null, home: r.home, ...(r.epoch !== undefined && r.epoch > 0 && { epoch: r.epoch }) });
+      }
+    }
+    return out;
   }
 
   /** Log entries firstSeq..lastSeq (the caller checked the log still holds them). */

@@ -8,7 +8,8 @@
 
 import type { BatchMessage, BatchReply } from '../../src/replication/messages.js';
 import type { LeaderRecord } from '../../src/replication/index.js';
-import type { Change, LoggedChange } from '../../src/store/index.js';
+import type { Change, DigestEntry, LoggedChange } from '../../src/store/index.js';
+import type { EntryRef } from '../../src/replication/messages.js';
 import type { Hlc } from '../../src/lib/index.js';
 import type { RegisterValue } from '../../src/world/index.js';
 
@@ -30,8 +31,25 @@ export type WireMessage =
   | { readonly kind: 'pull_reply'; readonly id: number; readonly rows: readonly Change[] }
   | { readonly kind: 'forward'; readonly id: number; readonly request: ClientRequest }
   | { readonly kind: 'forward_reply'; readonly id: number; readonly reply: ClientReply }
+  // ---- anti-entropy (src/replication/repair.ts): list the entries of the classes both may
+  // hold, then pull the ones the peer holds newer (or alone) and push the ones held newer here
+  | { readonly kind: 'ae_list'; readonly id: number }
+  | { readonly kind: 'ae_list_reply'; readonly id: number; readonly classes: readonly AeClass[] }
+  | { readonly kind: 'ae_get'; readonly id: number; readonly entries: readonly EntryRef[] }
+  | { readonly kind: 'ae_get_reply'; readonly id: number; readonly changes: readonly Change[] }
+  | { readonly kind: 'ae_repair'; readonly id: number; readonly changes: readonly Change[] }
+  /** `applied` null: the store refused the repair (PartitionUnreconciled, clock offset). */
+  | { readonly kind: 'ae_repair_reply'; readonly id: number; readonly applied: number | null }
   | { readonly kind: 'ping' }
   | { readonly kind: 'pong' };
+
+/** One anti-entropy class as listed: every entry (the shell lists only differing buckets). */
+export interface AeClass {
+  readonly table: string;
+  readonly home: string | null;
+  readonly counter: boolean;
+  readonly entries: readonly DigestEntry[];
+}
 
 /** The coordinator's address on the simulated network: it lives outside every region. */
 export const coordinatorId = 'coordinator';
@@ -85,7 +103,7 @@ export type RegionInput =
   | { readonly kind: 'timeout'; readonly nowMs: number; readonly dest: string; readonly request: TimedRequest; readonly id: number }
   | { readonly kind: 'client'; readonly nowMs: number; readonly requestId: number; readonly request: ClientRequest };
 
-export type TimedRequest = 'batch' | 'snapshot' | 'coord' | 'sync' | 'pull' | 'forward';
+export type TimedRequest = 'batch' | 'snapshot' | 'coord' | 'sync' | 'pull' | 'forward' | 'ae';
 
 export type RegionEffect =
   /** `toIncarnation`: a reply, for that life of the destination only (it travels on the
@@ -102,7 +120,10 @@ export type RegionEffect =
   /** Ghost: a new leader served after a catch-up that did not hear from every other
    *  candidate (statistics only: the recorded synchronous follower is required, the
    *  others best effort; README: findings #3). */
-  | { readonly kind: 'incomplete_catch_up'; readonly partition: string; readonly epoch: number };
+  | { readonly kind: 'incomplete_catch_up'; readonly partition: string; readonly epoch: number }
+  /** Ghost: an anti-entropy round with `peer` started, or ended having found nothing to
+   *  repair (`clean`) — the world's quiet check after the heal. */
+  | { readonly kind: 'ae_round'; readonly peer: string; readonly round: number; readonly phase: 'start' | 'clean' | 'end' };
 
 /** A simulated region: everything it does happens in step(), nothing else is async. */
 export interface RegionActor {

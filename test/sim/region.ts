@@ -16,7 +16,9 @@ import type { LeadershipConfig } from '../../src/replication/index.js';
 import { PartitionUnreconciled, type Change } from '../../src/store/index.js';
 import { SimLeaders } from './leaders.js';
 import { MemoryStore, type Disk, type StoreFaults } from './memory-store.js';
-import { coordinatorId, type ClientReply, type ClientRequest, type RegionActor, type RegionEffect, type RegionInput, type WireMessage } from './protocol.js';
+import { planRepair } from '../../src/replication/anti-entropy.js';
+import type { EntryRef } from '../../src/replication/messages.js';
+import { coordinatorId, type AeClass, type ClientReply, type ClientRequest, type RegionActor, type RegionEffect, type RegionInput, type StrongOp, type WireMessage } from './protocol.js';
 import type { Residency } from './residency.js';
 
 export interface RegionOptions {
@@ -38,6 +40,8 @@ export interface RegionOptions {
   readonly timing: LeadershipTiming;
   /** Ablations that tests use to show the invariants catch them (all off normally). */
   readonly faults?: RegionFaults;
+  /** One anti-entropy round (with the next peer in turn) this often; 0: none. */
+  readonly antiEntropyMs: number;
 }
 
 export interface LeadershipTiming {
@@ -63,11 +67,21 @@ export interface RegionFaults extends StoreFaults {
    *  candidate up and serves whatever failed. */
   readonly bestEffortCatchUp?: boolean;
   /** Not in src (an opt-in): a new leader, caught up, writes its older-epoch rows again
-   *  under its own epoch (README: findings #1). */
+   *  under its own epoch (README: findings #1; src repairs by anti-entropy instead). */
   readonly relogOnTakeover?: boolean;
-  /** Not in src (a proposal): reconcile by the store's partition_epochs.led, whatever the
-   *  leadership core remembers (README: findings #5). */
+  /** leaders.ts now (README: findings #5, fixed): reconcile by the store's
+   *  partition_epochs.led whenever a leader of a newer epoch is observed, whatever the
+   *  leadership core remembers. On unless false (false: before the fix, deposedFrom only). */
   readonly reconcileByStoreLed?: boolean;
+  /** service.ts before the fix (README: findings #4): a write (a conditional one too) is
+   *  judged against a row whose synchronous copy is not confirmed. The default is
+   *  service.ts now: the row's copy is confirmed first. */
+  readonly judgeUnsynced?: boolean;
+  /** leaders.ts before the fix: the synchronous follower recorded by this life is kept
+   *  when it takes leadership again (another leader may have recorded another since). */
+  readonly keepSyncCacheOnTake?: boolean;
+  /** No anti-entropy (the stream-only world of the mutant tests; README). */
+  readonly noAntiEntropy?: boolean;
 }
 
 /** Where a strong operation's answer goes: to the client, or back to the forwarding region. */
@@ -102,6 +116,13 @@ export class ReplicatingRegion implements RegionActor {
   private readonly unconfirmed = new Map<string, number>();
   /** Strong operations forwarded to the leader, waiting for its answer. */
   private readonly forwarding = new Map<number, ReplyTo>();
+  /** Anti-entropy (replicator.ts): the next peer in turn, rounds skipped for a busy
+   *  stream, the last round's start, the round in flight. */
+  private aeNext = 0;
+  private aeSkipped = 0;
+  private aeLastMs = -Infinity;
+  private aeRounds = 0;
+  private ae: { id: number; round: number; peer: string; push: EntryRef[]; clean: boolean } | null = null;
 
   constructor(private readonly o: RegionOptions) {
     this.id = o.id;
@@ -131,7 +152,8 @@ export class ReplicatingRegion implements RegionActor {
       readEveryMs: o.timing.readEveryMs,
       relogOnTakeover: o.faults?.relogOnTakeover === true,
       bestEffortCatchUp: o.faults?.bestEffortCatchUp === true,
-      reconcileByStoreLed: o.faults?.reconcileByStoreLed === true,
+      reconcileByStoreLed: o.faults?.reconcileByStoreLed !== false,
+      keepSyncCacheOnTake: o.faults?.keepSyncCacheOnTake === true,
     });
   }
 
@@ -169,6 +191,10 @@ export class ReplicatingRegion implements RegionActor {
           const done = this.syncing.get(input.id);
           this.syncing.delete(input.id);
           done?.(false, `${input.dest} did not answer the sync in time`);
+          break;
+        }
+        if (input.request === 'ae') {
+          if (this.ae !== null && this.ae.id === input.id) this.aeEnd(false);
           break;
         }
         if (input.request === 'forward') {
@@ -246,8 +272,28 @@ export class ReplicatingRegion implements RegionActor {
         this.answer(replyTo, read);
       });
     }
-    // A conditional write is judged against the row as it is here (service.ts: no
-    // confirmation first).
+    // service.ts: a write to a row whose synchronous copy is not confirmed confirms it
+    // first (the row as it is), so that a condition is not judged against a write a
+    // failover would lose; a failure answers 503 (no effect). The epoch stays the one
+    // checked above (service.ts takes it before the push).
+    if (cur !== undefined && this.unconfirmed.has(rowKey) && this.o.faults?.judgeUnsynced !== true) {
+      return this.syncToFollower(r.home, { kind: 'row', table: cur.table, key: cur.key, value: cur.value, version: cur.version, prev: null, home: cur.home, ...(cur.epoch !== undefined && { epoch: cur.epoch }) }, (ok, reason) => {
+        if (!ok) return this.answer(replyTo, { kind: 'refused', reason: `${r.table}/${op.key}: its synchronous copy could not be confirmed: ${reason}` });
+        this.unconfirmed.delete(rowKey);
+        this.strongWrite(this.nowMs, r, op, serving.epoch, replyTo);
+      });
+    }
+    if (cur === undefined && this.o.faults?.judgeUnsynced !== true) this.unconfirmed.delete(rowKey);
+    this.strongWrite(nowMs, r, op, serving.epoch, replyTo);
+  }
+
+  /** service.ts commitHere: the condition judged against the row as it is, the commit
+   *  under `epoch`, acknowledged once the synchronous follower persisted it. */
+  private strongWrite(nowMs: number, r: Extract<ClientRequest, { kind: 'strong' }>, op: Exclude<StrongOp, { kind: 'read' }>, epoch: number, replyTo: ReplyTo): void {
+    const rowKey = `${r.table}\0${op.key}`;
+    const cur = this.store.get(r.table, op.key);
+    const value = cur?.value ?? null;
+    const serving = { epoch };
     if (op.kind === 'cas' && value !== op.expected) return this.answer(replyTo, { kind: 'strong', output: 'fail', version: cur?.version ?? null });
     const change = this.store.put(r.table, op.key, op.value, r.home, nowMs, serving.epoch);
     this.effects.push({ kind: 'committed', change, epoch: serving.epoch });
@@ -306,6 +352,10 @@ export class ReplicatingRegion implements RegionActor {
       for (const p of this.o.peers) this.effects.push({ kind: 'send', to: p, toIncarnation: null, message: { kind: 'ping' } });
     }
     this.leaders.tick(nowMs);
+    if (this.o.antiEntropyMs > 0 && nowMs - this.aeLastMs >= this.o.antiEntropyMs) {
+      this.aeLastMs = nowMs;
+      this.aeStart();
+    }
     for (const [dest, s] of this.out) this.leaders.homeCaughtUp(nowMs, dest, this.store.lastSeq() - s.acked);
     const log = { firstSeq: this.store.firstSeq(), lastSeq: this.store.lastSeq() };
     for (const dest of this.o.peers) this.stepOut(dest, { kind: 'tick', nowMs, log });
@@ -318,6 +368,94 @@ export class ReplicatingRegion implements RegionActor {
     // Parked batches' deadlines: the tick cadence is well under parkMs, so the inbound
     // streams' `wake` effects need no timers of their own.
     for (const source of this.o.peers) this.stepIn(source, { kind: 'tick', nowMs });
+  }
+
+  // ---- anti-entropy (replicator.ts antiEntropyRound, repair.ts repairRound): not fenced
+  // (no watermark), merged by Store's rules, refused while a partition is unreconciled
+
+  private bothMay(peer: string): (table: string, home: string | null) => boolean {
+    return (t, h) => this.o.residency.mayStoreAt(this.id, t, h) && this.o.residency.mayStoreAt(peer, t, h);
+  }
+
+  private aeStart(): void {
+    const peer = this.o.peers[this.aeNext++ % Math.max(1, this.o.peers.length)];
+    if (peer === undefined || this.ae !== null) return;
+    // A busy stream's round is skipped, never more than four in a row.
+    const st = this.out.get(peer);
+    if (st !== undefined && this.store.lastSeq() > st.acked && this.aeSkipped < 4) {
+      this.aeSkipped++;
+      return;
+    }
+    this.aeSkipped = 0;
+    const id = this.nextId++;
+    this.ae = { id, round: ++this.aeRounds, peer, push: [], clean: false };
+    this.effects.push({ kind: 'ae_round', peer, round: this.ae.round, phase: 'start' });
+    this.aeSend(peer, { kind: 'ae_list', id });
+  }
+
+  private aeSend(peer: string, message: WireMessage): void {
+    this.effects.push({ kind: 'send', to: peer, toIncarnation: null, message });
+    if ('id' in message) this.effects.push({ kind: 'timer', afterMs: this.o.config.retryMs * snapshotTimeoutFactor, input: { kind: 'timeout', nowMs: 0, dest: peer, request: 'ae', id: message.id } });
+  }
+
+  private aeEnd(clean: boolean): void {
+    const a = this.ae;
+    if (a === null) return;
+    this.ae = null;
+    this.effects.push({ kind: 'ae_round', peer: a.peer, round: a.round, phase: clean ? 'clean' : 'end' });
+  }
+
+  /** The round's plan (planRepair per class), on the peer's listing. */
+  private aePlan(from: string, id: number, classes: readonly AeClass[]): void {
+    const a = this.ae;
+    if (a === null || a.id !== id || a.peer !== from) return;
+    const both = this.bothMay(from);
+    const mine = this.store.digestEntries(both);
+    const theirs = new Map<string, AeClass>();
+    for (const c of classes) if (both(c.table, c.home)) theirs.set(`${c.counter ? 'c' : 'r'}\0${c.table}\0${c.home ?? ''}`, c);
+    const pull: EntryRef[] = [];
+    for (const k of new Set([...mine.keys(), ...theirs.keys()])) {
+      const m = mine.get(k);
+      const t = theirs.get(k);
+      const table = (m ?? t)?.table as string;
+      const plan = planRepair(m?.entries ?? [], t?.entries ?? []);
+      for (const e of plan.push) a.push.push({ table, key: e.key, slot: e.slot });
+      for (const e of plan.pull) pull.push({ table, key: e.key, slot: e.slot });
+    }
+    a.clean = pull.length === 0 && a.push.length === 0;
+    if (a.clean) return this.aeEnd(true);
+    if (pull.length > 0) return this.aeSend(from, { kind: 'ae_get', id: (a.id = this.nextId++), entries: pull });
+    this.aePush();
+  }
+
+  private aePulled(from: string, id: number, changes: readonly Change[]): void {
+    const a = this.ae;
+    if (a === null || a.id !== id || a.peer !== from) return;
+    try {
+      this.store.apply(changes.filter((c) => this.o.residency.mayStoreAt(this.id, c.table, c.kind === 'row' ? c.home : null)), this.nowMs);
+    } catch (e) {
+      if (!(e instanceof ClockOffsetError) && !(e instanceof PartitionUnreconciled)) throw e;
+      return this.aeEnd(false); // the round failed
+    }
+    this.aePush();
+  }
+
+  private aePush(): void {
+    const a = this.ae;
+    if (a === null) return;
+    const changes = this.store.changesFor(a.push).filter((c) => this.o.residency.mayStoreAt(a.peer, c.table, c.kind === 'row' ? c.home : null));
+    if (changes.length === 0) return this.aeEnd(false);
+    this.aeSend(a.peer, { kind: 'ae_repair', id: (a.id = this.nextId++), changes });
+  }
+
+  /** The answering side's /replication/repair: the changes merged, no watermark. */
+  private aeRepair(changes: readonly Change[]): number | null {
+    try {
+      return this.store.apply(changes, this.nowMs).applied;
+    } catch (e) {
+      if (!(e instanceof ClockOffsetError) && !(e instanceof PartitionUnreconciled)) throw e;
+      return null;
+    }
   }
 
   private stepOut(dest: string, input: OutboundInput): void {
@@ -390,6 +528,21 @@ export class ReplicatingRegion implements RegionActor {
       case 'forward':
         if (m.request.kind !== 'strong') return;
         return this.strongRequest(nowMs, m.request, { kind: 'forward', to: from, toIncarnation: fromIncarnation, id: m.id });
+      case 'ae_list': {
+        const classes = [...this.store.digestEntries(this.bothMay(from)).values()];
+        return this.reply(from, fromIncarnation, { kind: 'ae_list_reply', id: m.id, classes });
+      }
+      case 'ae_list_reply':
+        return this.aePlan(from, m.id, m.classes);
+      case 'ae_get':
+        return this.reply(from, fromIncarnation, { kind: 'ae_get_reply', id: m.id, changes: this.store.changesFor(m.entries).filter((c) => this.o.residency.mayStoreAt(from, c.table, c.kind === 'row' ? c.home : null)) });
+      case 'ae_get_reply':
+        return this.aePulled(from, m.id, m.changes);
+      case 'ae_repair':
+        return this.reply(from, fromIncarnation, { kind: 'ae_repair_reply', id: m.id, applied: this.aeRepair(m.changes) });
+      case 'ae_repair_reply':
+        if (this.ae !== null && this.ae.id === m.id && this.ae.peer === from) this.aeEnd(false);
+        return;
       case 'forward_reply': {
         const w = this.forwarding.get(m.id);
         if (w === undefined) return;

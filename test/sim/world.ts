@@ -42,6 +42,9 @@ export interface SimOptions {
   readonly timing: LeadershipTiming;
   /** Times a strong operation refused without effect is tried again elsewhere. */
   readonly strongRetries: number;
+  /** Each region runs an anti-entropy round (with the next peer in turn) this often, as
+   *  the Replicator does every `anti_entropy` ms; RegionFaults.noAntiEntropy turns it off. */
+  readonly antiEntropyMs: number;
 }
 
 export const defaultSimOptions: SimOptions = {
@@ -58,6 +61,7 @@ export const defaultSimOptions: SimOptions = {
   leadership: { leaseTtlMs: 400, safetyMarginMs: 100, renewEveryMs: 100, rankDelayMs: 80, failback: 'auto' },
   timing: { coordTimeoutMs: 150, pullTimeoutMs: 200, readEveryMs: 100, requestTimeoutMs: 250, pingEveryMs: 30, downAfterMs: 150 },
   strongRetries: 3,
+  antiEntropyMs: 150,
 };
 
 /** Small batches, a short log and quick retries: every path of the protocol (pipelining,
@@ -124,6 +128,10 @@ export class SimWorld {
   private readonly trace: string[] = [];
   private readonly violations: string[] = [];
   private healed = false;
+  /** Ghost, for the quiet check with anti-entropy: every region's write count when each
+   *  round started, and per (region, peer) the count at the start of its last clean round. */
+  private readonly aeStarted = new Map<string, number>();
+  private readonly aeClean = new Map<string, number>();
   private quiet = false;
   private events = 0;
   private crashes = 0;
@@ -182,6 +190,7 @@ export class SimWorld {
       leadership: this.opts.leadership,
       timing: this.opts.timing,
       faults: this.ablations,
+      antiEntropyMs: this.ablations.noAntiEntropy === true ? 0 : this.opts.antiEntropyMs,
     });
     this.live.set(region, a);
     // Ticks start at a seeded offset, so regions do not move in lockstep.
@@ -360,6 +369,16 @@ export class SimWorld {
         this.incompleteCatchUps++;
         this.note(`${region} serves ${fx.partition} (epoch ${fx.epoch}) after an incomplete catch-up`);
         return;
+      case 'ae_round': {
+        const k = `${region}\0${fx.peer}`;
+        if (fx.phase === 'start') this.aeStarted.set(`${k}\0${fx.round}`, this.generation());
+        else {
+          const at = this.aeStarted.get(`${k}\0${fx.round}`);
+          this.aeStarted.delete(`${k}\0${fx.round}`);
+          if (fx.phase === 'clean' && at !== undefined) this.aeClean.set(k, at);
+        }
+        return;
+      }
       case 'committed':
         this.committed.push({ region, epoch: fx.epoch, change: fx.change });
         return;
@@ -476,6 +495,13 @@ export class SimWorld {
     this.start(region, next);
   }
 
+  /** Ghost: how many times rows or slots changed anywhere (every disk's write count). */
+  private generation(): number {
+    let n = 0;
+    for (const d of this.disks.values()) n += d.writes;
+    return n;
+  }
+
   /** Why the world is not quiet yet, or null when it is. */
   private unquietReason(): string | null {
     for (const r of this.regions) {
@@ -485,6 +511,13 @@ export class SimWorld {
       for (const [dest, s] of a.out) if (s.acked < last || s.snapshot !== null) return `${r} -> ${dest} acknowledged ${s.acked} of ${last}${s.snapshot !== null ? ' (snapshot running)' : ''}`;
       const unreconciled = a.leaders.unreconciled();
       if (unreconciled !== null) return unreconciled;
+    }
+    // With anti-entropy: every region has compared with every peer, finding nothing to
+    // repair, since the last change anywhere (a divergence the streams leave — a fenced
+    // change — is repaired, or shows here).
+    if (this.ablations.noAntiEntropy !== true && this.opts.antiEntropyMs > 0) {
+      const gen = this.generation();
+      for (const r of this.regions) for (const p of this.regions) if (r !== p && this.aeClean.get(`${r}\0${p}`) !== gen) return `anti-entropy: no clean round ${r} -> ${p} since the last change`;
     }
     // Liveness after the heal: every partition has a leader that serves.
     for (const p of this.partitions.keys()) {
@@ -526,6 +559,18 @@ function describe(m: WireMessage): string {
       return `forward #${m.id}: ${JSON.stringify(m.request)}`;
     case 'forward_reply':
       return `forward #${m.id} answered ${JSON.stringify(m.reply)}`;
+    case 'ae_list':
+      return `anti-entropy #${m.id}: list`;
+    case 'ae_list_reply':
+      return `anti-entropy #${m.id}: ${m.classes.reduce((n, c) => n + c.entries.length, 0)} entries`;
+    case 'ae_get':
+      return `anti-entropy #${m.id}: get ${m.entries.map((e) => e.key).join(', ')}`;
+    case 'ae_get_reply':
+      return `anti-entropy #${m.id}: ${m.changes.length} changes`;
+    case 'ae_repair':
+      return `anti-entropy #${m.id}: repair ${m.changes.map((c) => `${c.key}=${c.kind === 'row' ? c.value : ''}`).join(', ')}`;
+    case 'ae_repair_reply':
+      return `anti-entropy #${m.id}: ${m.applied === null ? 'refused' : `${m.applied} applied`}`;
     case 'ping':
     case 'pong':
       return m.kind;
