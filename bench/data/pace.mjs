@@ -105,7 +105,11 @@ function send(s, i, scheduledAt) {
     .request({ method: 'PUT', path: `/data/v1/tables/${table}/rows/${encodeURIComponent(key)}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...home }, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
     .then(async (r) => {
       // With --records, a refusal's error code is kept (why the write was not acknowledged).
-      if (rec !== null && r.statusCode >= 300) rec.error = (await r.body.text().catch(() => '')).match(/"error":"([^"]*)"/)?.[1] ?? null;
+      if (rec !== null && r.statusCode >= 300) {
+        const text = await r.body.text().catch(() => '');
+        rec.error = text.match(/"error":"([^"]*)"/)?.[1] ?? null;
+        rec.reason = text.match(/"reason":"([^"]*)"/)?.[1]?.slice(0, 160) ?? null;
+      }
       else await r.body.dump();
       if (rec !== null) rec.endedMs = wallMs();
       if (r.statusCode >= 200 && r.statusCode < 300) {

@@ -748,6 +748,9 @@ async function takeoverRun(leaseTtl, rep) {
     const k = ok(r) ? 'acked' : r.error ?? String(r.status);
     b[k] = (b[k] ?? 0) + 1;
   }
+  // The refusals' reasons (numbers masked), most frequent first: who refused, and why.
+  const reasons = {};
+  for (const r of records) if (r.reason) reasons[r.reason.replace(/\d+/g, 'N')] = (reasons[r.reason.replace(/\d+/g, 'N')] ?? 0) + 1;
   const failedAfterFirstAck = firstAfter === null ? null : byStart.filter((r) => r.startedMs > Math.min(...after.map((x) => x.startedMs)) && !ok(r)).length;
   const res = {
     leaseTtl,
@@ -764,6 +767,7 @@ async function takeoverRun(leaseTtl, rep) {
     allAckedFromMs: steady === undefined ? null : Math.round(steady.startedMs - killSentMs),
     failedAfterFirstAck,
     timelinePer500Ms: Array.from(timeline, (b = {}) => b),
+    refusalReasons: Object.fromEntries(Object.entries(reasons).sort((x, y) => y[1] - x[1]).slice(0, 12)),
     writes: records.length,
     outcomes,
     ackedTotal: acked.length,
