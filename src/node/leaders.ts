@@ -154,7 +154,14 @@ export class PartitionLeaders {
     const c = this.o.coord;
     const now = this.o.now;
     switch (e.kind) {
-      case 'take':
+      case 'take': {
+        // Not while this region still has an older epoch's rows to reconcile: taking would
+        // mark the new epoch as led and bury them unlisted (found by test/sim, finding 7).
+        const pe = this.o.store.partitionEpoch(p);
+        if (pe.led !== null && pe.led < pe.epoch) {
+          queueMicrotask(() => this.input(p, { kind: 'unavailable', nowMs: now() }));
+          return;
+        }
         void (async () => {
           const sentAtMs = now();
           try {
@@ -176,6 +183,7 @@ export class PartitionLeaders {
           }
         })();
         return;
+      }
       case 'renew': {
         const lease = part.lease;
         if (lease === null) return;
