@@ -32,6 +32,8 @@ export class MeshClient {
     private readonly secret: string,
     private readonly dial: ReadonlyMap<RegionId, MeshAddress>,
     private readonly clock: () => number = Date.now,
+    /** Connections per peer: a bound on sockets, and on requests in flight to one peer. */
+    private readonly connections = 64,
   ) {}
 
   private pool(to: RegionId): Pool {
@@ -40,8 +42,10 @@ export class MeshClient {
       const addr = this.dial.get(to);
       if (addr === undefined) throw new Error(`mesh: no address for region ${to}`);
       const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-      // Bounded: a handful of connections per peer, idle ones closed after 30 s.
-      p = new Pool(`http://${host}:${addr.port}`, { connections: 16, keepAliveTimeout: 30_000, pipelining: 1 });
+      // Bounded per peer; idle connections closed after 30 s. Forwarded writes, sync pushes
+      // and replication share it, each request holding a connection for a round trip, so
+      // the bound is the in-flight cap per peer (bench/data: 16 starved a takeover).
+      p = new Pool(`http://${host}:${addr.port}`, { connections: this.connections, keepAliveTimeout: 30_000, pipelining: 1 });
       this.pools.set(to, p);
     }
     return p;

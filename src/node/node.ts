@@ -65,6 +65,7 @@ export class RegionNode {
   private readonly self: Region;
   private readonly table: RoutingTable;
   private readonly mesh: MeshClient;
+  private readonly probeMesh: MeshClient;
   private readonly prober: HealthProber;
   private readonly metrics: NodeMetrics;
   private readonly geo: GeoLocator;
@@ -100,6 +101,9 @@ export class RegionNode {
     const dial = new Map<RegionId, MeshAddress>(t.regions.map((r) => [r.id, r.mesh]));
     for (const [id, a] of o.meshDial ?? []) dial.set(id, a);
     this.mesh = new MeshClient(o.region, o.meshSecret, dial);
+    // Health probes have their own connections: queued data traffic must not delay them
+    // until a healthy peer looks down (bench/data, after a takeover).
+    this.probeMesh = new MeshClient(o.region, o.meshSecret, dial, Date.now, 2);
     const h = t.file.health;
     this.prober = new HealthProber({
       self: o.region,
@@ -110,7 +114,7 @@ export class RegionNode {
       timeoutMs: h.timeout,
       downAfter: h.down_after,
       upAfter: h.up_after,
-      mesh: this.mesh,
+      mesh: this.probeMesh,
       clock: this.now,
       onChange: (target, health) => {
         this.healthGeneration++;
@@ -538,7 +542,7 @@ export class RegionNode {
       this.data.writer.flush();
       await this.leaders?.stop();
       await this.replicator.stop();
-      await Promise.all([this.gateway?.close(), this.mesh.close()]);
+      await Promise.all([this.gateway?.close(), this.mesh.close(), this.probeMesh.close()]);
       this.store.close();
       this.o.logger.info(`region ${this.o.region} stopped`);
     })();
