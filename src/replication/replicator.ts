@@ -89,6 +89,8 @@ export class Replicator {
   private readonly counters: ReadonlySet<string>;
 
   private aeSkipped = 0;
+  /** When each source's stream last brought changes (not heartbeats). */
+  private readonly changesArrivedMs = new Map<string, number>();
   constructor(private readonly o: ReplicatorOptions) {
     checkReplicationConfig(o.config);
     assert(!o.peers.includes(o.region), 'a region is not its own peer');
@@ -299,7 +301,12 @@ export class Replicator {
     // rounds are skipped — but never more than four in a row, so a busy link is still
     // checked now and then.
     const st = this.out.get(peer);
-    if (!force && st !== undefined && this.o.store.lastSeq() > st.acked && this.aeSkipped < 4) {
+    // Busy either way: our stream to the peer has unacknowledged changes, or the peer's
+    // stream into us brought changes within the last two seconds (bench/data: a peer's
+    // round against a source still streaming listed its whole table, ~60-85 MB of heap).
+    const busyOut = st !== undefined && this.o.store.lastSeq() > st.acked;
+    const busyIn = this.o.now() - (this.changesArrivedMs.get(peer) ?? -Infinity) < 2000;
+    if (!force && (busyOut || busyIn) && this.aeSkipped < 4) {
       this.aeSkipped++;
       return;
     }
@@ -385,6 +392,7 @@ export class Replicator {
   }
 
   private receive(source: string, batch: BatchMessage): Promise<BatchReply | 'refused'> {
+    if (batch.changes.length > 0) this.changesArrivedMs.set(source, this.o.now());
     const key = `${source}\0${batch.id}`;
     if (this.waiting.has(key)) throw new WireError(409, 'duplicate_id', `batch ${batch.id} from ${source} is already waiting here`);
     return new Promise((resolve) => {

