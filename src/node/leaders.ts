@@ -159,7 +159,9 @@ export class PartitionLeaders {
         // mark the new epoch as led and bury them unlisted (found by test/sim, finding 7).
         const pe = this.o.store.partitionEpoch(p);
         if (pe.led !== null && pe.led < pe.epoch) {
-          queueMicrotask(() => this.input(p, { kind: 'unavailable', nowMs: now() }));
+          // Try again later, not at once: the machine would ask to take again in the same
+          // step, and a microtask loop would never yield (found by test/sim).
+          setTimeout(() => this.input(p, { kind: 'unavailable', nowMs: now() }), this.o.config.rankDelayMs).unref();
           return;
         }
         void (async () => {
@@ -167,6 +169,17 @@ export class PartitionLeaders {
           try {
             const lease = await c.grantLease(this.o.config.leaseTtlMs);
             const t = await takeLeadership(c, { partition: p, region: this.o.region, lease: lease.id, minEpoch: e.epoch });
+            const before = this.o.store.partitionEpoch(p);
+            if (t.ok && before.led !== null && t.epoch > before.led + 1 && before.epoch < t.epoch - 1) {
+              // Someone led an epoch in between that this region never heard of, and its
+              // own older rows are not reconciled: give the lease back (unserved) and let
+              // another region lead, then reconcile with it (test/sim, seeds 2233, 4952).
+              this.o.store.raiseEpoch(p, t.epoch);
+              await releaseLeadership(c, { partition: p, region: this.o.region, epoch: t.epoch, lease: lease.id }).catch(() => undefined);
+              this.note(p, `gave back epoch ${t.epoch}: epoch ${before.led}'s rows are not reconciled yet`);
+              setTimeout(() => this.input(p, { kind: 'unavailable', nowMs: now() }), this.o.config.rankDelayMs).unref();
+              return;
+            }
             if (t.ok) {
               part.lease = lease.id;
               // Another leader may have recorded another follower since: record ours anew.
