@@ -32,8 +32,7 @@ import { createServer } from 'node:net';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { clkTck, cpuSplit, cpuTicks, exited, has, log, machineBusyTicks, machineTicks, memory, processes, readyLine, round, sleep } from '../lib.mjs';
+import { clkTck, cpuSplit, cpuTicks, exited, has, log, machineBusyTicks, machineTicks, memory, processes, readyLine, round, sleep, runnerOptions } from '../lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -59,48 +58,28 @@ const usage = `usage: node bench/dns/run.mjs [options]
   --config FILE        topology (default examples/world.yaml)
   --out FILE           results (default bench/dns/last-run.json)`;
 
-let args;
-try {
-  ({ values: args } = parseArgs({
-    options: {
-      queries: { type: 'string', default: '20000' },
-      duration: { type: 'string', default: '15' },
-      rounds: { type: 'string', default: '2' },
-      warmup: { type: 'string', default: '3' },
-      clients: { type: 'string', default: '4' },
-      threads: { type: 'string', default: '1' },
-      outstanding: { type: 'string', default: '100' },
-      timeout: { type: 'string', default: '2' },
-      'gdnsd-threads': { type: 'string', default: '1' },
-      'no-pin': { type: 'boolean', default: false },
-      'no-floor': { type: 'boolean', default: false },
-      'no-sketch': { type: 'boolean', default: false },
-      profile: { type: 'boolean', default: false },
-      'no-profile': { type: 'boolean', default: false },
-      'profile-duration': { type: 'string', default: '10' },
-      'rate-qps': { type: 'string', default: '5000' },
-      'rate-duration': { type: 'string', default: '10' },
-      config: { type: 'string', default: join(root, 'examples/world.yaml') },
-      out: { type: 'string', default: join(here, 'last-run.json') },
-      help: { type: 'boolean', default: false },
-    },
-  }));
-} catch (e) {
-  console.error(`${e.message}\n${usage}`);
-  process.exit(2);
-}
-if (args.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const num = (name, min) => {
-  const v = Number(args[name]);
-  if (!Number.isFinite(v) || v < min) {
-    console.error(`--${name} ${args[name]}: expected a number >= ${min}`);
-    process.exit(2);
-  }
-  return v;
-};
+// Flags, --help and number checks: the runners' shared parser (bench/lib.mjs).
+const { args, num } = runnerOptions(usage, {
+  queries: { type: 'string', default: '20000' },
+  duration: { type: 'string', default: '15' },
+  rounds: { type: 'string', default: '2' },
+  warmup: { type: 'string', default: '3' },
+  clients: { type: 'string', default: '4' },
+  threads: { type: 'string', default: '1' },
+  outstanding: { type: 'string', default: '100' },
+  timeout: { type: 'string', default: '2' },
+  'gdnsd-threads': { type: 'string', default: '1' },
+  'no-pin': { type: 'boolean', default: false },
+  'no-floor': { type: 'boolean', default: false },
+  'no-sketch': { type: 'boolean', default: false },
+  profile: { type: 'boolean', default: false },
+  'no-profile': { type: 'boolean', default: false },
+  'profile-duration': { type: 'string', default: '10' },
+  'rate-qps': { type: 'string', default: '5000' },
+  'rate-duration': { type: 'string', default: '10' },
+  config: { type: 'string', default: join(root, 'examples/world.yaml') },
+  out: { type: 'string', default: join(here, 'last-run.json') },
+});
 const settings = {
   queries: num('queries', 1),
   durationSec: num('duration', 1),

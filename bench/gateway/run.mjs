@@ -39,8 +39,7 @@ import { createServer } from 'node:net';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { clkTck, cpuSplit, exited, has, log, machineBusyTicks, machineTicks, memory, processes, readyLine, round, sleep, treeRssMiB, treeTicks } from '../lib.mjs';
+import { clkTck, cpuSplit, exited, has, log, machineBusyTicks, machineTicks, memory, processes, readyLine, round, sleep, treeRssMiB, treeTicks, runnerOptions } from '../lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -60,42 +59,22 @@ const usage = `usage: node bench/gateway/run.mjs [options]
   --profile-duration S seconds of profiled load, and of each what-if run (default 6)
   --out FILE           results (default bench/gateway/last-run.json)`;
 
-let args;
-try {
-  ({ values: args } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '15' },
-      rounds: { type: 'string', default: '2' },
-      warmup: { type: 'string', default: '3' },
-      connections: { type: 'string', default: '64' },
-      threads: { type: 'string', default: '1' },
-      'body-bytes': { type: 'string', default: '128' },
-      'no-pin': { type: 'boolean', default: false },
-      'no-floor': { type: 'boolean', default: false },
-      'ceiling-duration': { type: 'string', default: '5' },
-      profile: { type: 'boolean', default: false },
-      'no-profile': { type: 'boolean', default: false },
-      'profile-duration': { type: 'string', default: '6' },
-      out: { type: 'string', default: join(here, 'last-run.json') },
-      help: { type: 'boolean', default: false },
-    },
-  }));
-} catch (e) {
-  console.error(`${e.message}\n${usage}`);
-  process.exit(2);
-}
-if (args.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const num = (name, min) => {
-  const v = Number(args[name]);
-  if (!Number.isFinite(v) || v < min) {
-    console.error(`--${name} ${args[name]}: expected a number >= ${min}`);
-    process.exit(2);
-  }
-  return v;
-};
+// Flags, --help and number checks: the runners' shared parser (bench/lib.mjs).
+const { args, num } = runnerOptions(usage, {
+  duration: { type: 'string', default: '15' },
+  rounds: { type: 'string', default: '2' },
+  warmup: { type: 'string', default: '3' },
+  connections: { type: 'string', default: '64' },
+  threads: { type: 'string', default: '1' },
+  'body-bytes': { type: 'string', default: '128' },
+  'no-pin': { type: 'boolean', default: false },
+  'no-floor': { type: 'boolean', default: false },
+  'ceiling-duration': { type: 'string', default: '5' },
+  profile: { type: 'boolean', default: false },
+  'no-profile': { type: 'boolean', default: false },
+  'profile-duration': { type: 'string', default: '6' },
+  out: { type: 'string', default: join(here, 'last-run.json') },
+});
 const settings = {
   durationSec: num('duration', 1),
   rounds: num('rounds', 1),

@@ -3,9 +3,8 @@
 // group writer or forwards it over the mesh, and answers in JSON.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import { ClockOffsetError, parseHlc, regionId, type Hlc, type Logger, type RegionId } from '../lib/index.js';
-import { verify, type MeshClient } from '../mesh/index.js';
+import { constantTimeEqual, verify, type MeshClient } from '../mesh/index.js';
 import { pushSync } from '../replication/index.js';
 import { ResidencyRefusal, type Change, type Idempotency, type LocalWrite, type Store, type WriteOutcome } from '../store/index.js';
 import { counterAnswer, deletedAnswer, errorAnswer, rowAnswer, rowListItem, type Answer } from './answers.js';
@@ -110,7 +109,7 @@ export class DataService {
       return { from: auth.from !== 'operator' && typeof from === 'string' ? from : null };
     }
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    if (m !== null && this.o.appToken !== undefined && equal(m[1] as string, this.o.appToken)) return { from: null };
+    if (m !== null && this.o.appToken !== undefined && constantTimeEqual(m[1] as string, this.o.appToken)) return { from: null };
     return null;
   }
 
@@ -431,10 +430,4 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
-}
-
-function equal(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

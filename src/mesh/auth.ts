@@ -34,12 +34,12 @@ export function verify(secret: string, headers: HeaderBag, method: string, path:
     if (from === undefined || ts === undefined || sig === undefined) return { ok: false, reason: 'incomplete signature' };
     const t = Number(ts);
     if (!Number.isFinite(t) || Math.abs(nowMs - t) > signatureWindowMs) return { ok: false, reason: 'timestamp outside the window' };
-    return equal(sig, mac(secret, from, ts, method, path)) ? { ok: true, from } : { ok: false, reason: 'bad signature' };
+    return constantTimeEqual(sig, mac(secret, from, ts, method, path)) ? { ok: true, from } : { ok: false, reason: 'bad signature' };
   }
   const bearer = one(headers.authorization);
   if (bearer === undefined) return { ok: false, reason: 'no credentials' };
   const m = /^Bearer (.+)$/.exec(bearer);
-  return m !== null && equal(m[1] as string, secret) ? { ok: true, from: 'operator' } : { ok: false, reason: 'bad bearer token' };
+  return m !== null && constantTimeEqual(m[1] as string, secret) ? { ok: true, from: 'operator' } : { ok: false, reason: 'bad bearer token' };
 }
 
 /** The mesh's own headers: removed before a forwarded request reaches an application. */
@@ -49,7 +49,8 @@ function mac(secret: string, from: string, ts: string, method: string, path: str
   return createHmac('sha256', secret).update(`${from}\n${ts}\n${method.toUpperCase()}\n${path}`).digest('hex');
 }
 
-function equal(a: string, b: string): boolean {
+/** Compares secrets without leaking where they differ through timing. */
+export function constantTimeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

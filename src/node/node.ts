@@ -158,7 +158,7 @@ export class RegionNode {
             if (this.leaders === undefined) throw new Error('leadership is not running');
             await this.leaders.recordSyncFollower(p, region);
           },
-          clock: () => clockVerdict(this.prober.offsets, f.data.max_clock_offset, this.now(), 10 * f.health.interval + 5000),
+          clock: () => this.clockVerdict(),
         },
       }),
       logger: o.logger,
@@ -318,6 +318,13 @@ export class RegionNode {
     }
     o.logger.info({ http, dns, mesh: meshAddr, roles: o.roles }, `region ${o.region} up`);
     return { ...(http !== undefined && { http }), ...(dns !== undefined && { dns }), mesh: meshAddr };
+  }
+
+  /** Is this node's clock close enough to its peers' for strong operations? Offsets
+   *  older than ten probe intervals (plus 5 s) no longer count. */
+  private clockVerdict(): ReturnType<typeof clockVerdict> {
+    const f = this.o.topology.file;
+    return clockVerdict(this.prober.offsets, f.data.max_clock_offset, this.now(), 10 * f.health.interval + 5000);
   }
 
   /** A home partition's candidate leaders: the home, then the allowed regions in its
@@ -515,7 +522,7 @@ export class RegionNode {
       dns: this.dns?.stats() ?? null,
       cache: this.cache?.stats() ?? null,
       data: { ...this.data.stats(), replication: this.replicator.status(), leadership: this.leaders?.status() ?? null, lostWrites: this.store.lostWrites(20) },
-      clock: { skewMs: this.o.clockSkewMs ?? 0, offsets: Object.fromEntries(this.prober.offsets), verdict: clockVerdict(this.prober.offsets, this.o.topology.file.data.max_clock_offset, this.now(), 10 * this.o.topology.file.health.interval + 5000) },
+      clock: { skewMs: this.o.clockSkewMs ?? 0, offsets: Object.fromEntries(this.prober.offsets), verdict: this.clockVerdict() },
       config: { model: this.o.topology.file.deployment.model, policy: this.o.topology.file.routing.policy, regions: this.o.topology.regions.map((r) => r.id) },
     };
   }
