@@ -46,3 +46,18 @@ export function coversRange(entries: readonly LoggedChange[], firstSeq: number, 
   if (entries.length !== lastSeq - firstSeq + 1) return false;
   return entries.every((c, i) => c.seq === firstSeq + i);
 }
+
+/** Each change's JSON, made once however many destinations it goes to (the log tail hands
+ *  every destination the same objects). Weak: gone with the change. */
+const changeJson = new WeakMap<LoggedChange, string>();
+
+/** A batch as JSON, the same text JSON.stringify(batch) gives. */
+export function batchJson(b: BatchMessage): string {
+  let changes = '';
+  for (const c of b.changes) {
+    let j = changeJson.get(c);
+    if (j === undefined) changeJson.set(c, (j = JSON.stringify(c)));
+    changes += changes === '' ? j : `,${j}`;
+  }
+  return `{"source":${JSON.stringify(b.source)},"id":${b.id},"firstSeq":${b.firstSeq},"lastSeq":${b.lastSeq},"sourceMs":${JSON.stringify(b.sourceMs)},"changes":[${changes}]}`;
+}

@@ -19,8 +19,14 @@ export class PeerCallError extends Error {
   }
 }
 
+/** A body already serialised as JSON (a batch: see batchJson). */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
 export async function callPeer<T>(mesh: MeshClient, to: string, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
-  const res = await mesh.request(regionId(to), { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs });
+  const text0 = body instanceof RawJson ? body.text : JSON.stringify(body);
+  const res = await mesh.request(regionId(to), { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: text0, timeoutMs });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new PeerCallError(to, path, res.statusCode, text.slice(0, 300));
   let raw: unknown;

@@ -11,13 +11,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assert, unreachable, type Logger } from '../lib/index.js';
 import type { MeshClient } from '../mesh/index.js';
 import type { LoggedChange, ResolvedConflict, Store } from '../store/index.js';
-import { coversRange, cutBatch, type MayStoreAt } from './batch.js';
+import { batchJson, coversRange, cutBatch, type MayStoreAt } from './batch.js';
 import { checkReplicationConfig, type ReplicationConfig } from './config.js';
 import { initialInbound, stepInbound, type InboundEffect, type InboundInput, type InboundLimits, type InboundState } from './inbound.js';
 import { LagWindow } from './lag-window.js';
 import type { BatchMessage, BatchReply } from './messages.js';
 import { initialOutbound, outboundWakeMs, stepOutbound, type LogBounds, type OutboundEffect, type OutboundInput, type OutboundState } from './outbound.js';
-import { callPeer } from './peer-call.js';
+import { callPeer, RawJson } from './peer-call.js';
 import { answerBuckets, answerChanges, answerDigest, repairRound, type RepairSide } from './repair.js';
 import { truncationPoint } from './retention.js';
 import { sendSnapshot } from './snapshot.js';
@@ -245,7 +245,7 @@ export class Replicator {
   private async sendBatch(dest: string, batch: BatchMessage): Promise<void> {
     let input: OutboundInput;
     try {
-      const reply = await callPeer(this.o.mesh, dest, '/replication/batch', batch, batchReplyBody, this.cfg.retryMs);
+      const reply = await callPeer(this.o.mesh, dest, '/replication/batch', new RawJson(batchJson(batch)), batchReplyBody, this.cfg.retryMs);
       input = { kind: 'reply', nowMs: this.o.now(), id: batch.id, reply };
     } catch (e) {
       this.o.logger.debug({ dest, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, err: (e as Error).message }, 'replication: batch not delivered');

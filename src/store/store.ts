@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import { HlcClock, compareHlc } from '../lib/index.js';
 import { bucketOf, classKey, Digests, rowHash, slotHash } from './digest.js';
+import { LogTail } from './log-tail.js';
 import { mergeRow, mergeSlot } from './merge.js';
 import { ddl, schemaVersion } from './schema.js';
 import type {
@@ -28,8 +29,10 @@ export interface StoreOptions {
   readonly region: string;
   /** May this region hold a row of `table` homed in `home` (null: a global table)? */
   readonly mayStore: (table: string, home: string | null) => boolean;
-  /** 'full': fsync at every commit (survives power loss); 'normal': survives a crash of
-   *  the process, which is what SIGKILL tests, at a fraction of the cost. */
+  /** 'full': every commit someone is answered on — local writes, synchronous copies,
+   *  repairs — is fsync'd before the answer (survives power loss); 'normal': survives a
+   *  crash of the process, which is what SIGKILL tests, at a fraction of the cost. The
+   *  replication stream's own batches never wait for an fsync (see `apply`). */
   readonly synchronous: 'full' | 'normal';
   /** Versions from clocks further ahead than this are refused (HLC). */
   readonly maxClockOffsetMs: number;
@@ -119,7 +122,10 @@ export class Store {
   constructor(private readonly o: StoreOptions) {
     this.db = new Database(o.path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${o.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    // NORMAL is the connection's default; commits that must be durable switch to FULL for
+    // their own transaction (durably()). In WAL mode an fsync'd commit also makes every
+    // earlier frame durable, so a NORMAL commit is only ever lost with the ones after it.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     // 2 MB of page cache, not better-sqlite3's 16 MB build default: a node's memory budget
     // is 150 MB, and the hot rows are few (measured: ~14 MB of RSS saved at 150k rows).
@@ -156,6 +162,8 @@ export class Store {
       newest: db.prepare<[], { s: number | null }>('SELECT max(seq) AS s FROM changes'),
       truncate: db.prepare('DELETE FROM changes WHERE seq <= ?'),
       setMeta: db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)'),
+      syncFull: db.prepare('PRAGMA synchronous = FULL'),
+      syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
       logSize: db.prepare<[], { c: number }>('SELECT count(*) AS c FROM changes'),
       inbound: db.prepare<[], { source: string; applied: number; source_ms: number }>('SELECT source, applied, source_ms FROM inbound'),
       setInbound: db.prepare('INSERT OR REPLACE INTO inbound (source, applied, source_ms) VALUES (?, ?, ?)'),
@@ -229,7 +237,38 @@ export class Store {
    * transaction, so a retry after a crash finds either both or neither.
    */
   commit(items: readonly { write: LocalWrite; idempotency?: Idempotency }[], nowMs: number): WriteOutcome[] {
-    return this.db.transaction(() => items.map((it) => this.commitOne(it.write, it.idempotency, nowMs)))();
+    const seqBefore = this.seq;
+    try {
+      const out = this.durably(() => items.map((it) => this.commitOne(it.write, it.idempotency, nowMs)));
+      this.tail.push(this.committing);
+      return out;
+    } catch (e) {
+      // Rolled back: the log never held these sequences, and neither may the tail.
+      this.seq = seqBefore;
+      throw e;
+    } finally {
+      this.committing = [];
+    }
+  }
+
+  /** The changes logged by the transaction running now (they join the tail at its commit). */
+  private committing: LoggedChange[] = [];
+  private readonly tail = new LogTail();
+
+  /**
+   * One transaction that is on disk when it returns, with `synchronous: full`. The others
+   * (the replication stream's batches, acknowledgements, log truncation) skip the fsync:
+   * on this machine's shared disk each fsync blocked the event loop 1–2 ms, and with
+   * three of them per write a node spent most of its time waiting (bench/data, part 3).
+   */
+  private durably<T>(fn: () => T): T {
+    if (this.o.synchronous !== 'full') return this.db.transaction(fn)();
+    this.q.syncFull.run();
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.q.syncNormal.run();
+    }
   }
 
   private commitOne(w: LocalWrite, idem: Idempotency | undefined, nowMs: number): WriteOutcome {
@@ -287,6 +326,7 @@ export class Store {
   }
 
   private logChange(c: LoggedChange): void {
+    this.committing.push(c);
     if (c.kind === 'counter') {
       this.q.log.run(c.seq, c.committedMs, 'counter', c.table, c.key, null, c.version.wall, c.version.logical, c.version.region, null, null, null, null, c.slot, c.p, c.n, 0);
     } else {
@@ -307,7 +347,12 @@ export class Store {
    * exactly once. Changes this region may not hold are skipped and counted, never stored.
    */
   apply(changes: readonly Change[], nowMs: number, watermark?: { source: string; applied: number; sourceMs: number }): ApplyOutcome & { refused: number } {
-    return this.db.transaction(() => {
+    // A stream batch (one with a watermark) needs no fsync: a power loss rolls its rows
+    // back together with the watermark, and the source, told "gap, expected N", sends
+    // them again (or a snapshot). Everything else — a synchronous copy someone will be
+    // acknowledged on, a repair, a snapshot page — is made durable before the answer.
+    const run = watermark === undefined ? <T>(fn: () => T): T => this.durably(fn) : <T>(fn: () => T): T => this.db.transaction(fn)();
+    return run(() => {
       let applied = 0;
       let skipped = 0;
       let refused = 0;
@@ -368,7 +413,7 @@ export class Store {
       }
       if (watermark !== undefined) this.q.setInbound.run(watermark.source, watermark.applied, watermark.sourceMs);
       return { applied, skipped, refused, fenced, conflicts };
-    })();
+    });
   }
 
   inboundWatermarks(): Map<string, { applied: number; sourceMs: number }> {
@@ -392,13 +437,13 @@ export class Store {
   }
 
   changesAfter(seq: number, limit: number): LoggedChange[] {
-    return this.q.after.all(seq, limit).map(toChange);
+    return this.tail.after(seq, limit) ?? this.q.after.all(seq, limit).map(toChange);
   }
 
   /** Drops log entries up to `seq`; the sequence keeps counting from where it was. */
   truncateLog(seq: number): number {
     const upTo = Math.min(seq, this.seq);
-    // Nothing to drop: no transaction (each one is an fsync with durability fsync).
+    // Nothing to drop: no transaction.
     if (upTo < this.firstSeq()) return 0;
     return this.db.transaction(() => {
       this.q.setMeta.run('seq_floor', String(this.seq));
@@ -416,8 +461,8 @@ export class Store {
     return m;
   }
 
-  /** Persisted at most every 200 ms per destination (each write is a transaction, an
-   *  fsync): after a crash a destination may be sent again what it already has, which it
+  /** Persisted at most every 200 ms per destination (each write is a transaction): after
+   *  a crash a destination may be sent again what it already has, which it
    *  recognises. close() writes the latest. */
   setOutboundAck(dest: string, acked: number): void {
     const now = performance.now();
@@ -506,7 +551,7 @@ export class Store {
    * last-writer-wins on purpose: the leader's history is the partition's history.
    */
   reconcile(partition: string, epoch: number, items: readonly { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[], nowMs: number): number {
-    return this.db.transaction(() => {
+    return this.durably(() => {
       for (const { mine, theirs, acknowledged } of items) {
         this.q.putLost.run(partition, epoch, mine.table, mine.key, mine.value, mine.version.wall, mine.version.logical, mine.version.region, nowMs, acknowledged ? 1 : 0);
         const cur = this.q.getRow.get(mine.table, mine.key);
@@ -519,7 +564,7 @@ export class Store {
       }
       this.q.setLed.run(partition, epoch, null);
       return items.length;
-    })();
+    });
   }
 
   lostWrites(limit = 1000): { total: number; writes: { id: number; partition: string; epoch: number; table: string; key: string; value: string | null; version: string; foundMs: number; acknowledged: boolean }[] } {

@@ -155,7 +155,7 @@ export class World {
       const node = new WorldChild({
         name: `${id}/node`,
         command: process.execPath,
-        args: ['--max-semi-space-size=2', meridianBin, 'node', '--config', topologyPath, '--region', id, '--exit-with-parent',
+        args: ['--max-semi-space-size=2', ...(process.env.MERIDIAN_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MERIDIAN_PROF_DIR}`] : []), meridianBin, 'node', '--config', topologyPath, '--region', id, '--exit-with-parent',
           '--data-dir', join(this.o.runDir, id, 'data'), ...(meshVia === '' ? [] : ['--mesh-via', meshVia]), ...coordArgs],
         env: nodeEnv,
         logFile: join(this.o.runDir, 'logs', `${id}.node.log`),

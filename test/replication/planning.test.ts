@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { differingBuckets, digestFromWire, digestToWire, planRepair } from '../../src/replication/anti-entropy.js';
-import { coversRange, cutBatch } from '../../src/replication/batch.js';
+import { batchJson, coversRange, cutBatch } from '../../src/replication/batch.js';
+import { batchBody } from '../../src/replication/wire.js';
 import { truncationPoint } from '../../src/replication/retention.js';
 import type { DigestEntry, LoggedChange } from '../../src/store/index.js';
 
@@ -103,6 +104,25 @@ test('property: after a planned repair both sides hold the newest version of eve
       const R = after(remote, plan.push);
       assert.deepEqual([...L].sort(), [...R].sort());
       for (const [k, v] of L) assert.equal(v, Math.max(l[k] ?? -1, r[k] ?? -1));
+    }),
+  );
+});
+
+test('property: batchJson writes what JSON.stringify does, and the receiver parses it back, with each change serialised once', () => {
+  const change = fc.oneof(
+    fc.record({ kind: fc.constant('row' as const), table: fc.string({ maxLength: 8 }), key: fc.string({ maxLength: 8 }), value: fc.option(fc.string({ maxLength: 20 })), prev: fc.constant(null), home: fc.option(fc.constantFrom(...Object.keys(jurisdiction))), epoch: fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }) }),
+    fc.record({ kind: fc.constant('counter' as const), table: fc.string({ maxLength: 8 }), key: fc.string({ maxLength: 8 }), slot: fc.string({ maxLength: 8 }), p: fc.nat(), n: fc.nat() }),
+  );
+  fc.assert(
+    fc.property(fc.array(change, { maxLength: 12 }), fc.double({ min: 0, max: 2e12, noNaN: true }), (cs, sourceMs) => {
+      const changes = cs.map((c, i) => {
+        const { epoch, ...rest } = c as typeof c & { epoch?: number };
+        return { ...rest, ...(epoch !== undefined && { epoch }), seq: i + 1, committedMs: 1000 + i, version: { wall: 1000 + i, logical: i, region: 'us-east-1' } } as LoggedChange;
+      });
+      const b = { source: 'us-east-1', id: 3, firstSeq: 1, lastSeq: changes.length, sourceMs, changes };
+      assert.equal(batchJson(b), JSON.stringify(b));
+      assert.equal(batchJson(b), JSON.stringify(b), 'the second time, from the cache');
+      assert.ok(batchBody.safeParse(JSON.parse(batchJson(b))).success);
     }),
   );
 });
