@@ -251,6 +251,9 @@ export class Store {
     }
   }
 
+  /** Transactions run with an fsync at their commit (synchronous: full). */
+  durableCommits = 0;
+
   /** The changes logged by the transaction running now (they join the tail at its commit). */
   private committing: LoggedChange[] = [];
   private readonly tail = new LogTail();
@@ -263,6 +266,7 @@ export class Store {
    */
   private durably<T>(fn: () => T): T {
     if (this.o.synchronous !== 'full') return this.db.transaction(fn)();
+    this.durableCommits++;
     this.q.syncFull.run();
     try {
       return this.db.transaction(fn)();

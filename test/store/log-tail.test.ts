@@ -70,3 +70,24 @@ describe('the store reads its log through the tail', () => {
     s.close();
   });
 });
+
+describe('which commits wait for the disk', () => {
+  it('local writes, synchronous copies and repairs are fsync\'d; stream batches are not; the connection stays at NORMAL', () => {
+    const s = new Store({ path: join(dir, 'durable.db'), region: 'us-east-1', mayStore: () => true, synchronous: 'full', maxClockOffsetMs: 500 });
+    const synchronous = (): unknown => s.db.pragma('synchronous', { simple: true });
+    assert.equal(synchronous(), 1, 'NORMAL between commits');
+    s.commit([{ write: { op: 'put', table: 't', key: 'a', value: '1', home: null } }], 1000);
+    assert.equal(s.durableCommits, 1, 'a local write');
+    assert.equal(synchronous(), 1, 'back to NORMAL after a durable commit');
+    const change = { kind: 'row' as const, table: 't', key: 'b', value: '2', version: { wall: 1001, logical: 0, region: 'eu-west-1' }, prev: null, home: null };
+    s.apply([change], 1002);
+    assert.equal(s.durableCommits, 2, 'a synchronous copy or a repair (no watermark)');
+    s.apply([{ ...change, key: 'c' }], 1003, { source: 'eu-west-1', applied: 7, sourceMs: 1003 });
+    assert.equal(s.durableCommits, 2, 'a stream batch (with its watermark) is not fsync\'d on its own');
+    s.close();
+    const p = new Store({ path: join(dir, 'process.db'), region: 'us-east-1', mayStore: () => true, synchronous: 'normal', maxClockOffsetMs: 500 });
+    p.commit([{ write: { op: 'put', table: 't', key: 'a', value: '1', home: null } }], 1000);
+    assert.equal(p.durableCommits, 0, 'durability: process never waits');
+    p.close();
+  });
+});
