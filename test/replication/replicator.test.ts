@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { eventually, regions, sleep, withCluster, type Cluster } from './cluster.js';
+import { answerBuckets, maxListedEntries } from '../../src/replication/repair.js';
+import { bucketCount } from '../../src/store/index.js';
+import { eventually, mayStoreAt, regions, sleep, withCluster, type Cluster } from './cluster.js';
 
 const put = (table: string, key: string, value: unknown, home: string | null = null) => ({ op: 'put' as const, table, key, value: JSON.stringify(value), home });
 const inc = (key: string, by: number) => ({ op: 'increment' as const, table: 'hits', key, by });
@@ -123,6 +125,41 @@ test('rows lost out-of-band (watermark intact) are repaired by anti-entropy', as
     // The rounds count what they repaired when they end, just after the rows land.
     const repaired = (): number => regions.reduce((n, r) => n + c.rig(r).replicator.status().antiEntropy.repaired, 0);
     await eventually('repairs counted', () => repaired() >= 31, repaired);
+  });
+});
+
+test('anti-entropy repairs a table larger than a round lists, over several bounded rounds', async () => {
+  await withCluster({ antiEntropyMs: 100 }, async (c) => {
+    const n = 3 * maxListedEntries;
+    const keys = Array.from({ length: n }, (_, i) => `big-${i}`);
+    for (let i = 0; i < n; i += 500) c.write('eu-west-1', ...keys.slice(i, i + 500).map((k) => put('profiles', k, { k })));
+    await eventually('first convergence', () => c.rig('eu-central-1').store.get('profiles', keys[n - 1] as string) !== undefined && c.rig('us-east-1').store.get('profiles', keys[n - 1] as string) !== undefined, undefined, 20_000);
+    // eu-central-1 loses every row behind its watermark's back; only anti-entropy can help.
+    await c.restart('eu-central-1', (path) => {
+      const db = new Database(path);
+      db.prepare("DELETE FROM rows WHERE key LIKE 'big-%'").run();
+      db.close();
+    });
+    await eventually('repaired', () => sameEverywhere(c, 'profiles', keys), () => regions.map((r) => c.rig(r).replicator.status().antiEntropy), 30_000);
+    const repaired = regions.reduce((m, r) => m + c.rig(r).replicator.status().antiEntropy.repaired, 0);
+    assert.ok(repaired >= n, `${repaired} rows repaired`);
+  });
+});
+
+test('a bucket listing stops at about maxListedEntries entries, however many buckets are asked', async () => {
+  await withCluster({}, async (c) => {
+    const n = 3 * maxListedEntries;
+    for (let i = 0; i < n; i += 500) c.write('eu-west-1', ...Array.from({ length: 500 }, (_, j) => put('profiles', `b-${i + j}`, { i: i + j })));
+    const side = { region: 'eu-west-1', store: c.rig('eu-west-1').store, mayStoreAt, isCounter: () => false };
+    const asked = Array.from({ length: bucketCount }, (_, bucket) => ({ table: 'profiles', home: null, counter: false, bucket }));
+    const answer = answerBuckets(side, 'eu-central-1', asked);
+    const listed = answer.buckets.reduce((m, b) => m + b.entries.length, 0);
+    const perBucket = n / bucketCount;
+    assert.ok(listed >= maxListedEntries && listed < maxListedEntries + 3 * perBucket, `${listed} entries in ${answer.buckets.length} buckets`);
+    assert.ok(answer.buckets.length < bucketCount);
+    assert.deepEqual(answer.buckets.map((b) => b.bucket), asked.slice(0, answer.buckets.length).map((b) => b.bucket), 'the first buckets asked, in order');
+    // One bucket is always listed, whatever its size.
+    assert.equal(answerBuckets(side, 'eu-central-1', asked.slice(5, 6)).buckets.length, 1);
   });
 });
 
