@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ReplicationConfig } from '../../src/replication/config.js';
+import { defaultReplicationConfig, type ReplicationConfig } from '../../src/replication/config.js';
 import { initialOutbound, outboundWakeMs, stepOutbound, type OutboundEffect, type OutboundInput, type OutboundState } from '../../src/replication/outbound.js';
 
 const cfg: ReplicationConfig = { flushMs: 5, maxBatch: 4, maxInflight: 3, retryMs: 100, heartbeatMs: 50, logKeep: 1000, antiEntropyMs: 1000, snapshotPageSize: 100 };
@@ -117,4 +117,31 @@ test('a gap that reaches below the log start leads to a snapshot', () => {
   const r = run(s, { kind: 'reply', nowMs: 1061, id: hb, reply: { result: 'gap', expected: 1 } });
   assert.deepEqual(r.fx, [{ kind: 'persist_ack', acked: 0 }]);
   assert.deepEqual(run(r.s, { kind: 'tick', nowMs: 1070, log: { firstSeq: 3, lastSeq: 4 } }).fx, [{ kind: 'snapshot' }]);
+});
+
+test('on a long link the window covers a round trip: a change waits for its flush, never for a reply', () => {
+  // 1,000 commits/s over a 200 ms round trip with the default pacing (5 ms, 8 in flight):
+  // at 5 ms a flush, 8 batches covered 40 ms and later commits waited up to 160 ms for the
+  // window to open. With the flush spaced by RTT / maxInflight they wait at most one flush.
+  const d: ReplicationConfig = { ...defaultReplicationConfig };
+  const rtt = 200;
+  let s: OutboundState = { ...initialOutbound('ap-southeast-1', 0, { firstSeq: 1, lastSeq: 0 }), nextId: 1 };
+  const replies: { atMs: number; id: number; lastSeq: number }[] = [];
+  const sentAt = new Map<number, number>();
+  let worstWait = 0;
+  for (let now = 0; now < 5000; now++) {
+    const lastSeq = now; // one commit per ms, seq = its ms
+    for (const r of replies.filter((x) => x.atMs === now)) s = stepOutbound(s, { kind: 'reply', nowMs: now, id: r.id, reply: { result: 'applied', applied: r.lastSeq } }, d).state;
+    const step = stepOutbound(s, { kind: 'tick', nowMs: now, log: { firstSeq: 1, lastSeq } }, d);
+    s = step.state;
+    for (const e of step.effects) {
+      if (e.kind !== 'send') continue;
+      replies.push({ atMs: now + rtt, id: e.id, lastSeq: e.lastSeq });
+      for (let q = e.firstSeq; q <= e.lastSeq; q++) sentAt.set(q, now);
+    }
+    assert.ok(s.inflight.length <= d.maxInflight);
+  }
+  for (let q = 2000; q < 4500; q++) worstWait = Math.max(worstWait, (sentAt.get(q) ?? Infinity) - q);
+  assert.ok(Math.abs(s.rttMs - rtt) < 2, `smoothed RTT ${s.rttMs}`);
+  assert.ok(worstWait <= rtt / d.maxInflight + 1, `a change waited ${worstWait} ms to be sent`);
 });
