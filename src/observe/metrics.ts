@@ -1,12 +1,13 @@
 // Prometheus metrics of one region node (prom-client). One registry per node, so tests
 // can run several nodes in one process.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { PlainHistogram, type HistogramSeries } from './plain-histogram.js';
 
 export interface NodeMetrics {
   readonly registry: Registry;
   readonly gatewayRequests: Counter<'route' | 'code' | 'served_by'>;
-  readonly gatewayDuration: Histogram<'route'>;
+  readonly gatewayDuration: PlainHistogram;
   /** One gateway request: counted in plain numbers, handed to the counter on scrape. */
   readonly gatewayRequest: (route: string, status: number, servedBy: string, seconds: number) => void;
   readonly meshAuthFailures: Counter<'reason'>;
@@ -30,14 +31,14 @@ export function createNodeMetrics(region: string, gauges: {
       counts.each((route, code, servedBy, n) => this.inc({ route, code, served_by: servedBy }, n));
     },
   });
-  const gatewayDuration = new Histogram({ name: 'meridian_gateway_request_duration_seconds', help: 'Time from request to response end at the gateway', labelNames: ['route'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] });
-  // One labels object per route, made once: observe() is the one prom-client call per request.
-  const routeLabels = new Map<string, { route: string }>();
+  const gatewayDuration = new PlainHistogram('meridian_gateway_request_duration_seconds', 'Time from request to response end at the gateway', 'route', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registry);
+  // One series per route, looked up by the route string (three routes).
+  const routeSeries = new Map<string, HistogramSeries>();
   const gatewayRequest = (route: string, status: number, servedBy: string, seconds: number): void => {
     counts.add(route, status, servedBy);
-    let labels = routeLabels.get(route);
-    if (labels === undefined) routeLabels.set(route, (labels = { route }));
-    gatewayDuration.observe(labels, seconds);
+    let series = routeSeries.get(route);
+    if (series === undefined) routeSeries.set(route, (series = gatewayDuration.of(route)));
+    series.observe(seconds);
   };
   const meshAuthFailures = new Counter({ name: 'meridian_mesh_auth_failures_total', help: 'Mesh requests refused for missing or bad credentials', labelNames: ['reason'] as const, registers: [registry] });
   const healthChanges = new Counter({ name: 'meridian_health_changes_total', help: 'Health state changes seen by this node', labelNames: ['target', 'state'] as const, registers: [registry] });
