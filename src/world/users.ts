@@ -36,6 +36,7 @@ export interface UserDriverOptions {
   readonly path?: string;
 }
 
+import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 
 interface UserState {
@@ -55,6 +56,9 @@ export class UserDriver {
 
   constructor(private readonly o: UserDriverOptions) {
     this.byAddress = new Map(o.regions.map((r) => [r.public, r]));
+    // Every user's pause or request in flight listens on this one signal (and stops
+    // listening when it ends): hundreds at once is the design, not a leak.
+    setMaxListeners(0, this.abort.signal);
   }
 
   start(): void {
