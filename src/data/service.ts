@@ -311,23 +311,34 @@ export class DataService {
             if (failed !== null) return failed;
           }
         }
+        // The original may still be on its way to the disk.
+        await this.o.store.sync();
         return { status: seen.status, body: seen.body };
       }
     }
     const answer = (o: WriteOutcome): Answer => this.describe(write, o);
     const idem: Idempotency | undefined = idemId === undefined ? undefined : { id: idemId, answer };
-    const outcome = await this.writer.write(write, idem);
+    const { outcome, durable } = await this.writer.write(write, idem);
     this.counts.writes++;
+    const onDisk = durable.then(
+      () => null,
+      (e: unknown) => errorAnswer(500, 'not_durable', `the write was committed but could not be made durable here (${(e as Error).message}); it is not acknowledged`),
+    );
     if (survive && outcome.ok) {
       const id = `${write.table}\0${write.key}`;
       this.unconfirmed.set(id, (this.unconfirmed.get(id) ?? 0) + 1);
-      const failed = await this.syncToFollower(outcome.change);
+      // The synchronous copy travels while this region's fsync runs: one round trip plus the
+      // slower of the two disks, not the sum.
+      const [failed, diskFailed] = await Promise.all([this.syncToFollower(outcome.change), onDisk]);
+      if (diskFailed !== null) return diskFailed;
       if (failed !== null) return failed; // stays unconfirmed until a later push succeeds
       const left = (this.unconfirmed.get(id) ?? 1) - 1;
       if (left <= 0) this.unconfirmed.delete(id);
       else this.unconfirmed.set(id, left);
+      return answer(outcome);
     }
-    return answer(outcome);
+    const diskFailed = await onDisk;
+    return diskFailed ?? answer(outcome);
   }
 
   private describe(write: LocalWrite, o: WriteOutcome): Answer {

@@ -459,7 +459,12 @@ export class RegionNode {
         } catch {
           return json(res, 400, { error: 'bad_request', reason: 'body must be JSON under 8 MiB' });
         }
-        const a = acceptSync(this.store, body, this.now());
+        let a;
+        try {
+          a = await acceptSync(this.store, body, this.now());
+        } catch (e) {
+          return json(res, 500, { error: 'not_durable', reason: (e as Error).message });
+        }
         return json(res, a.status, a);
       }
       if (await this.replicator.handle(req, res, path, auth.from)) return;

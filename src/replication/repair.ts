@@ -68,6 +68,8 @@ export async function repairRound(side: RepairSide, mesh: MeshClient, peer: stri
     repaired += out.applied;
     conflicts.push(...out.conflicts);
   }
+  // What was pulled is on disk before the round ends (a new leader serves after it).
+  if (pull.length > 0) await side.store.sync();
   for (let i = 0; i < push.length; i += maxRepairEntries) {
     const changes = side.store.changesFor(push.slice(i, i + maxRepairEntries)).filter((c) => side.mayStoreAt(peer, c.table, homeOf(c)));
     if (changes.length === 0) continue;

@@ -377,6 +377,8 @@ export class Replicator {
       case '/replication/snapshot/page': {
         const { changes } = await readJson(req, changesBody);
         const out = this.o.store.apply(changes, nowMs());
+        // On disk before the sender counts it delivered (a snapshot page, a repair).
+        await this.o.store.sync();
         this.noteConflicts(out.conflicts);
         if (out.refused > 0) this.o.logger.error({ from, refused: out.refused }, 'replication: a peer sent changes this region may not store; refused');
         return { applied: out.applied };

@@ -27,8 +27,9 @@ const syncBody = z.object({
 
 export type SyncAnswer = { readonly status: 200; readonly applied: number } | { readonly status: 400 | 409 | 451; readonly error: string; readonly reason: string };
 
-/** The follower's side: fencing, then the changes in one (durable) transaction. */
-export function acceptSync(store: Store, body: unknown, nowMs: number): SyncAnswer {
+/** The follower's side: fencing, then the changes in one transaction, on disk (an fsync
+ *  shared with whatever else is being made durable) before the answer. */
+export async function acceptSync(store: Store, body: unknown, nowMs: number): Promise<SyncAnswer> {
   const m = syncBody.safeParse(body);
   if (!m.success) return { status: 400, error: 'bad_request', reason: m.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   const { partition, epoch, changes } = m.data;
@@ -38,6 +39,7 @@ export function acceptSync(store: Store, body: unknown, nowMs: number): SyncAnsw
   store.raiseEpoch(partition, epoch);
   const r = store.apply(changes, nowMs);
   if (r.refused > 0) return { status: 451, error: 'residency', reason: `${r.refused} change(s) may not be stored in ${store.region}` };
+  await store.sync();
   return { status: 200, applied: r.applied };
 }
 

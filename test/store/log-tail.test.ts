@@ -71,23 +71,44 @@ describe('the store reads its log through the tail', () => {
   });
 });
 
-describe('which commits wait for the disk', () => {
-  it('local writes, synchronous copies and repairs are fsync\'d; stream batches are not; the connection stays at NORMAL', () => {
+describe('durability off the event loop (synchronous: full)', () => {
+  it('sync() resolves after an fsync that started after the call; lastSeq() reports only what is on disk', async () => {
     const s = new Store({ path: join(dir, 'durable.db'), region: 'us-east-1', mayStore: () => true, synchronous: 'full', maxClockOffsetMs: 500 });
-    const synchronous = (): unknown => s.db.pragma('synchronous', { simple: true });
-    assert.equal(synchronous(), 1, 'NORMAL between commits');
+    assert.equal(s.db.pragma('synchronous', { simple: true }), 1, 'commits do not fsync on the loop (NORMAL)');
     s.commit([{ write: { op: 'put', table: 't', key: 'a', value: '1', home: null } }], 1000);
-    assert.equal(s.durableCommits, 1, 'a local write');
-    assert.equal(synchronous(), 1, 'back to NORMAL after a durable commit');
-    const change = { kind: 'row' as const, table: 't', key: 'b', value: '2', version: { wall: 1001, logical: 0, region: 'eu-west-1' }, prev: null, home: null };
-    s.apply([change], 1002);
-    assert.equal(s.durableCommits, 2, 'a synchronous copy or a repair (no watermark)');
-    s.apply([{ ...change, key: 'c' }], 1003, { source: 'eu-west-1', applied: 7, sourceMs: 1003 });
-    assert.equal(s.durableCommits, 2, 'a stream batch (with its watermark) is not fsync\'d on its own');
+    assert.equal(s.lastSeq(), 0, 'committed but not yet on disk: not shippable');
+    assert.deepEqual(s.changesAfter(0, 10).map((c) => c.seq), [1], 'the log holds it');
+    const fsyncs0 = s.fsyncs;
+    await s.sync();
+    assert.equal(s.fsyncs, fsyncs0 + 1);
+    assert.equal(s.lastSeq(), 1);
+    // Callers arriving while an fsync runs share the next one, which starts after them.
+    const first = s.sync();
+    s.commit([{ write: { op: 'put', table: 't', key: 'b', value: '2', home: null } }], 1001);
+    const second = s.sync();
+    const third = s.sync();
+    await first;
+    assert.equal(s.lastSeq(), 1, 'the first fsync started before seq 2 was committed');
+    await Promise.all([second, third]);
+    assert.equal(s.lastSeq(), 2);
+    assert.equal(s.fsyncs, fsyncs0 + 3, 'one fsync for the first call, one shared by the next two');
+    // A stream batch needs no fsync of its own.
+    const change = { kind: 'row' as const, table: 't', key: 'c', value: '3', version: { wall: 1002, logical: 0, region: 'eu-west-1' }, prev: null, home: null };
+    s.apply([change], 1003, { source: 'eu-west-1', applied: 7, sourceMs: 1003 });
+    assert.equal(s.fsyncs, fsyncs0 + 3);
     s.close();
+    // Reopened, everything read back is durable at once.
+    const again = new Store({ path: join(dir, 'durable.db'), region: 'us-east-1', mayStore: () => true, synchronous: 'full', maxClockOffsetMs: 500 });
+    assert.equal(again.lastSeq(), 2);
+    again.close();
+  });
+
+  it('with synchronous: normal nothing waits and every commit is shippable at once', async () => {
     const p = new Store({ path: join(dir, 'process.db'), region: 'us-east-1', mayStore: () => true, synchronous: 'normal', maxClockOffsetMs: 500 });
     p.commit([{ write: { op: 'put', table: 't', key: 'a', value: '1', home: null } }], 1000);
-    assert.equal(p.durableCommits, 0, 'durability: process never waits');
+    assert.equal(p.lastSeq(), 1);
+    await p.sync();
+    assert.equal(p.fsyncs, 0);
     p.close();
   });
 });
