@@ -16,7 +16,14 @@
 //   region's view, best effort; then caughtUp(). Abandoned once the take is over;
 // - reconcile: the deposed leader pulls the new leader's rows and replaces each row that
 //   carries its old epoch (Store.rowsUnderEpoch) that the leader does not hold at the same
-//   version, recording its own in lost writes.
+//   version, recording its own in lost writes;
+// - no take while the store says this region led an older epoch than the newest known
+//   (led < epoch: its rows not reconciled): the take is not sent, and `unavailable` is fed
+//   in after the rank delay (leaders.ts setTimeout), so the core asks again then;
+// - a take granted an epoch more than one past `led` that the store never heard of (someone
+//   led in between, unheard): the store learns the epoch, the lease is released unused (no
+//   markLed, nothing served), and `unavailable` follows the release's answer (or its
+//   timeout) after the rank delay — the region reconciles with the next leader first.
 // `bestEffortCatchUp` turns the follower choice and catch-up back to the code before the
 // fix: the first other candidate up, nothing recorded, every candidate up pulled once and a
 // failed pull skipped.
@@ -50,6 +57,11 @@ export interface LeadersOptions {
   readonly reconcileByStoreLed: boolean;
   /** leaders.ts before the fix: the recorded-follower cache survives a new take. */
   readonly keepSyncCacheOnTake: boolean;
+  /** leaders.ts before the fix of findings #7 (rule 1): take while led < epoch. */
+  readonly takeWhileUnreconciled: boolean;
+  /** leaders.ts before the fix of findings #7 (rule 2): keep a take whose epoch skips one
+   *  the store never heard of. */
+  readonly keepEpochSkippingTake: boolean;
 }
 
 /** leaders.ts catchUp: how long it waits before asking again. */
@@ -61,8 +73,9 @@ interface Partition {
   holder: LeaderRecord | null;
   revision: number;
   lease: number | null;
-  /** The one coordinator conversation in flight for this partition. */
-  coord: { id: number; op: CoordOp['kind']; sentAtMs: number } | null;
+  /** The one coordinator conversation in flight for this partition; `givingBack`: the
+   *  epoch of a lease released unused because it skipped one (a retake follows). */
+  coord: { id: number; op: CoordOp['kind']; sentAtMs: number; givingBack?: number } | null;
   /** Catch-up in flight: reading sync/<partition> (required undefined), pulling from the
    *  recorded follower (`requiredPull`), then the others (`waiting`). */
   catchUp: CatchUp | null;
@@ -92,6 +105,8 @@ export class SimLeaders {
   readonly events: string[] = [];
   /** recordSyncFollower's cache: what this life last recorded per partition. */
   private readonly recorded = new Map<string, string>();
+  /** Partitions with a retake timer running (retakeLater). */
+  private readonly retakes = new Set<string>();
   /** recordSyncFollower calls waiting for the coordinator, by request id. */
   private readonly recording = new Map<number, { partition: string; region: string; done: (ok: boolean) => void }>();
 
@@ -142,7 +157,7 @@ export class SimLeaders {
     for (const [p, part] of this.parts) {
       if (nowMs - part.lastReadMs >= this.o.readEveryMs && (part.coord === null || part.state === null)) {
         part.lastReadMs = nowMs;
-        this.coordRequest(p, part, { kind: 'read' }, nowMs, part.state === null);
+        this.coordRequest(p, part, { kind: 'read' }, nowMs, part.state === null ? { untracked: true } : {});
       }
       if (part.state === null) continue;
       const c = part.catchUp;
@@ -211,17 +226,23 @@ export class SimLeaders {
     if (this.events.length > 20) this.events.shift();
   }
 
-  private coordRequest(p: string, part: Partition, op: CoordOp, nowMs: number, untracked = false): void {
+  private coordRequest(p: string, part: Partition, op: CoordOp, nowMs: number, how: { untracked?: true; givingBack?: number } = {}): void {
     const id = this.nextId++;
-    if (!untracked) part.coord = { id, op: op.kind, sentAtMs: nowMs };
+    const untracked = how.untracked === true;
+    if (!untracked) part.coord = { id, op: op.kind, sentAtMs: nowMs, ...(how.givingBack !== undefined && { givingBack: how.givingBack }) };
     this.o.emit({ kind: 'send', to: coordinatorId, toIncarnation: null, message: { kind: 'coord', id, partition: p, op } });
     if (!untracked) this.o.emit({ kind: 'timer', afterMs: this.o.coordTimeoutMs, input: { kind: 'timeout', nowMs: 0, dest: p, request: 'coord', id } });
   }
 
   private run(p: string, part: Partition, e: LeadershipEffect, nowMs: number): void {
     switch (e.kind) {
-      case 'take':
+      case 'take': {
+        // leaders.ts (findings #7): not while this region still has an older epoch's rows
+        // to reconcile — markLed would overwrite led and bury them unlisted.
+        const pe = this.o.store.partitionEpoch(p);
+        if (!this.o.takeWhileUnreconciled && pe.led !== null && pe.led < pe.epoch) return this.retakeLater(p);
         return this.coordRequest(p, part, { kind: 'take', minEpoch: e.epoch }, nowMs);
+      }
       case 'renew':
         if (part.lease === null) return;
         return this.coordRequest(p, part, { kind: 'renew', lease: part.lease }, nowMs);
@@ -249,6 +270,39 @@ export class SimLeaders {
       default:
         return unreachable(e);
     }
+  }
+
+  /** leaders.ts: setTimeout(() => input(unavailable), rankDelayMs). Not at once: the core
+   *  would ask to take again in the same step (a loop that never yields); until the timer
+   *  fires its take stays pending, so it asks nothing else. The timer dies with this life.
+   *  One per partition: in leaders.ts only these timers (and failed takes and renewals,
+   *  none in flight here) feed `unavailable`, so there is never a second; here a periodic
+   *  read that times out also does, and each would start one more retake chain. */
+  private retakeLater(p: string): void {
+    if (this.retakes.has(p)) return;
+    this.retakes.add(p);
+    this.o.emit({ kind: 'timer', afterMs: this.o.config.rankDelayMs, input: { kind: 'timeout', nowMs: 0, dest: p, request: 'retake', id: 0 } });
+  }
+
+  /** The rank delay after a take not sent, or a lease given back, is over. */
+  retakeDue(nowMs: number, partition: string): void {
+    if (!this.retakes.delete(partition)) return;
+    this.input(partition, { kind: 'unavailable', nowMs });
+  }
+
+  /** leaders.ts (findings #7): a take granted an epoch that skips one this store never
+   *  heard of while its own older rows are unreconciled. Another region led in between:
+   *  learn the epoch (so led < epoch and no take until reconciled) and give the lease back
+   *  unused; the retake is scheduled once the release is answered or timed out. */
+  private giveBack(p: string, part: Partition, epoch: number, lease: number, nowMs: number): void {
+    this.o.store.raiseEpoch(p, epoch);
+    this.coordRequest(p, part, { kind: 'release', lease, epoch }, nowMs, { givingBack: epoch });
+  }
+
+  /** The give-back's release is over (answered or timed out): as leaders.ts after its await. */
+  private gaveBack(p: string, nowMs: number, epoch: number): void {
+    this.note(p, nowMs, `gave back epoch ${epoch}: epoch ${this.o.store.partitionEpoch(p).led ?? 'none'}'s rows are not reconciled yet`);
+    this.retakeLater(p);
   }
 
   private pull(p: string, peer: string, purpose: 'catch-up' | 'reconcile'): number {
@@ -389,13 +443,17 @@ export class SimLeaders {
     if (c === null || c.id !== id) return; // timed out already
     part.coord = null;
     switch (result.kind) {
-      case 'taken':
+      case 'taken': {
+        // Read after the answer, as leaders.ts reads it after takeLeadership's await.
+        const before = this.o.store.partitionEpoch(partition);
+        if (!this.o.keepEpochSkippingTake && before.led !== null && result.epoch > before.led + 1 && before.epoch < result.epoch - 1) return this.giveBack(partition, part, result.epoch, result.lease, nowMs);
         part.lease = result.lease;
         // Another leader may have recorded another follower since: record ours anew.
         if (!this.o.keepSyncCacheOnTake) this.recorded.delete(partition);
         // Persist that this region leads under the epoch before it acts on it.
         this.o.store.markLed(partition, result.epoch);
         return this.input(partition, { kind: 'granted', epoch: result.epoch, sentAtMs: c.sentAtMs, nowMs });
+      }
       case 'renewed': {
         const epoch = part.state?.leading?.epoch;
         if (epoch === undefined) return;
@@ -405,6 +463,7 @@ export class SimLeaders {
         if (result.revision >= part.revision) part.revision = result.revision;
         return this.input(partition, { kind: 'refused', holder: result.holder, nowMs });
       case 'released':
+        if (c.givingBack !== undefined) this.gaveBack(partition, nowMs, c.givingBack);
         return;
       default:
         return unreachable(result);
@@ -426,8 +485,9 @@ export class SimLeaders {
       return;
     }
     if (part.coord === null || part.coord.id !== id) return;
-    const op = part.coord.op;
+    const { op, givingBack } = part.coord;
     part.coord = null;
+    if (givingBack !== undefined) return this.gaveBack(partition, nowMs, givingBack);
     if (op === 'release') return;
     this.input(partition, { kind: 'unavailable', nowMs });
   }

@@ -103,7 +103,9 @@ export type RegionInput =
   | { readonly kind: 'timeout'; readonly nowMs: number; readonly dest: string; readonly request: TimedRequest; readonly id: number }
   | { readonly kind: 'client'; readonly nowMs: number; readonly requestId: number; readonly request: ClientRequest };
 
-export type TimedRequest = 'batch' | 'snapshot' | 'coord' | 'sync' | 'pull' | 'forward' | 'ae';
+/** 'retake': not a request but leaders.ts's setTimeout before a take is tried again (an
+ *  unreconciled region's take, or a lease given back): `dest` is the partition. */
+export type TimedRequest = 'batch' | 'snapshot' | 'coord' | 'sync' | 'pull' | 'forward' | 'ae' | 'retake';
 
 export type RegionEffect =
   /** `toIncarnation`: a reply, for that life of the destination only (it travels on the
