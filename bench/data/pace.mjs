@@ -140,7 +140,10 @@ const tick = setInterval(() => {
   }
   const until = Math.min(now, endAt);
   for (const s of streams) {
-    const due = Math.floor(((until - t0) * rate) / 1000);
+    // Writes 0..due-1 are scheduled at or before `until` (write i at t0 + i/rate). (Until
+    // 2026-11-26 this was one short: every write went out one interval after its scheduled
+    // time, and its latency carried that interval — 5 ms at 200 writes/s, 20 ms at 50.)
+    const due = Math.min(Math.floor(((until - t0) * rate) / 1000) + 1, Math.ceil(((endAt - t0) * rate) / 1000));
     while (s.issued < due) {
       const scheduledAt = t0 + (s.issued * 1000) / rate;
       send(s, s.issued, scheduledAt);

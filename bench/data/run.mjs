@@ -58,6 +58,8 @@ const usage = `usage: node bench/data/run.mjs [options]
   --survive-rate N    writes/s per home table per home region in the survive: region world
                       (default 100: 200 writes/s per home, half survive: region, half survive: zone)
   --survive-seconds S seconds of the measured survive window (default 15, after 3 s warm-up)
+  --survive-jitter MS the WAN emulator's jitter in the survive world (default 2, as in the
+                      other worlds; 0 shows the overhead against the nominal RTT alone)
   --takeover-reps N   SIGKILLs of the home per lease TTL (default 3)
   --takeover-ttls L   lease TTLs, comma-separated (default 2s,1s)
   --takeover-rate N   writes/s through the third region during a takeover run (default 200)
@@ -83,6 +85,7 @@ const { args, num } = runnerOptions(usage, {
   'no-pin': { type: 'boolean', default: false },
   'survive-rate': { type: 'string', default: '100' },
   'survive-seconds': { type: 'string', default: '15' },
+  'survive-jitter': { type: 'string', default: '2' },
   'takeover-reps': { type: 'string', default: '3' },
   'takeover-ttls': { type: 'string', default: '2s,1s' },
   'takeover-rate': { type: 'string', default: '200' },
@@ -105,6 +108,7 @@ const settings = {
   lagSec: num('lag-seconds', 1),
   surviveRate: num('survive-rate', 1),
   surviveSec: num('survive-seconds', 1),
+  surviveJitterMs: num('survive-jitter', 0),
   takeoverReps: num('takeover-reps', 1),
   takeoverTtls: args['takeover-ttls'].split(',').filter((x) => x !== ''),
   takeoverRate: num('takeover-rate', 1),
@@ -628,7 +632,7 @@ async function surviveWorld() {
   const runDir = join(lab.workDir(), 'world-survive');
   mkdirSync(runDir, { recursive: true });
   log(`part 3: survive: region write latency — a world of ${regions.join(', ')}, ${settings.surviveRate} writes/s per table per home (survive: region and survive: zone), at each home's node`);
-  world = new World({ topologyYaml: yaml, users: 0, seed: 1, runDir, relayOctet: 65, jitterMs: 2 });
+  world = new World({ topologyYaml: yaml, users: 0, seed: 1, runDir, relayOctet: 65, jitterMs: settings.surviveJitterMs });
   await world.start();
   const epochs = await waitServing(world, regions);
   const pids = Object.fromEntries(world.regions.flatMap((r) => [[`${r.wr.region.id}/node`, r.node.pid], [`${r.wr.region.id}/app`, r.app.pid]]));
@@ -693,7 +697,7 @@ async function surviveWorld() {
     log(`  ${id} → ${follower} (RTT ${rtt} ms, probe RTT ${probeRttMs} ms): survive: region p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (${r.ok}/${r.scheduled} ok, errors ${JSON.stringify(r.errors)}); survive: zone p50 ${z.latencyMs.p50} ms, p99 ${z.latencyMs.p99} ms; p50 − RTT ${h.p50OverRttMs} ms: ${h.meets ? 'met' : 'NOT met'}`);
     return h;
   });
-  return { regions, ratePerTable: settings.surviveRate, seconds: settings.surviveSec, homes, cpu, rssEnd, writer: done };
+  return { regions, ratePerTable: settings.surviveRate, seconds: settings.surviveSec, jitterMs: settings.surviveJitterMs, homes, cpu, rssEnd, writer: done };
 }
 
 /** One takeover run: paced writes of rows homed in regions[0], sent through regions[2];
@@ -820,7 +824,7 @@ async function takeover() {
 }
 
 function printSurvive(sv) {
-  console.log(`\nsurvive: region write latency (strong home tables, writes at each home's node, ${sv.ratePerTable} writes/s per table per home, open loop, ${sv.seconds} s measured):`);
+  console.log(`\nsurvive: region write latency (strong home tables, writes at each home's node, ${sv.ratePerTable} writes/s per table per home, open loop, ${sv.seconds} s measured, WAN jitter ${sv.jitterMs} ms; probe RTT: the median round trip each home's health probe measured to its follower through the emulated link, samples in brackets):`);
   console.log('| home → synchronous follower | RTT ms | probe RTT ms | bound (RTT + 5) | region p50 ms | p90 | p99 | max | ok / scheduled | errors | p50 − RTT | p50 − probe RTT | zone p50 ms | zone p99 | region − zone p50 | p50 ≤ bound |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|');
   for (const h of sv.homes) {
