@@ -566,13 +566,15 @@ async function lagWorld(variant) {
         withinBoundBucketMs: within === undefined ? null : within.le * 1000,
         histBuckets: delta,
         meetsStatusMax: p99s.length > 0 && p99s[p99s.length - 1] <= bound,
+        // The target's own reading: p99 over the whole window (the histogram's, per batch).
+        meetsWholeRun: histQuantile(delta, 0.99) <= bound,
         meetsStatusMedian: p99s.length > 0 && med(p99s) <= bound,
       });
     }
   }
   await world.stop();
   world = undefined;
-  for (const p of pairs) log(`  ${p.source} → ${p.dest}: RTT ${p.rttMs} ms, lag p50 ${p.statusP50MsMedian} ms, p99 ${p.statusP99MsMedian} ms (worst second ${p.statusP99MsMax} ms), histogram p99 ≈ ${p.histP99Ms} ms; bound ${p.boundMs} ms: ${p.meetsStatusMax ? 'met' : 'NOT met'}`);
+  for (const p of pairs) log(`  ${p.source} → ${p.dest}: RTT ${p.rttMs} ms, lag p50 ${p.statusP50MsMedian} ms, p99 ${p.statusP99MsMedian} ms (worst second ${p.statusP99MsMax} ms), histogram p99 ≈ ${p.histP99Ms} ms; bound ${p.boundMs} ms: whole run ${p.meetsWholeRun ? 'met' : 'NOT met'}, worst second ${p.meetsStatusMax ? 'met' : 'NOT met'}`);
   const conflicts = Object.fromEntries(regions.map((id) => [id, status1[id].replication.conflicts.total]));
   const antiEntropy = Object.fromEntries(regions.map((id) => [id, status1[id].replication.antiEntropy]));
   return { variant: variant.name, regions, rate: settings.lagRate, writer: done, pairs, cpu, rssIdle, rssEnd, convergedSec: converged, conflicts, antiEntropy, statusWindows: windows.length };
@@ -907,10 +909,10 @@ function printLag(l) {
     const x = w[id];
     console.log(`| ${id} | ${fmtInt(x.scheduled)} | ${fmtInt(x.ok)} | ${x.achievedPerSec} | ${JSON.stringify(x.errors)}${x.unanswered ? ` +${x.unanswered} unanswered` : ''} | ${x.latencyMs.p50} | ${x.latencyMs.p99} | ${x.latencyMs.max} | ${l.rssIdle[id]?.rssMiB} → ${l.rssEnd[id]?.rssMiB} (peak ${l.rssEnd[id]?.peakRssMiB}) |`);
   }
-  console.log('| source → dest | RTT ms | bound (RTT + 25) | lag p50 ms | lag p99 ms (median s) | p99 worst second | batches | changes/batch | hist p50 ≈ | hist p99 ≈ | batches ≤ bucket | p99 ≤ bound |');
+  console.log('| source → dest | RTT ms | bound (RTT + 25) | lag p50 ms | lag p99 ms (median s) | p99 worst second | batches | changes/batch | hist p50 ≈ | hist p99 ≈ | batches ≤ bucket | p99 ≤ bound (whole run; worst second) |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
   for (const p of l.pairs) {
-    console.log(`| ${p.source} → ${p.dest} | ${p.rttMs} | ${p.boundMs} | ${p.statusP50MsMedian} | ${p.statusP99MsMedian} | ${p.statusP99MsMax} | ${fmtInt(p.batches)} | ${p.changesPerBatch} | ${p.histP50Ms} | ${p.histP99Ms} | ${p.batchesWithinBoundPct ?? '?'}% ≤ ${p.withinBoundBucketMs} ms | ${p.meetsStatusMax ? 'yes' : p.meetsStatusMedian ? 'median second yes, worst no' : 'NO'} |`);
+    console.log(`| ${p.source} → ${p.dest} | ${p.rttMs} | ${p.boundMs} | ${p.statusP50MsMedian} | ${p.statusP99MsMedian} | ${p.statusP99MsMax} | ${fmtInt(p.batches)} | ${p.changesPerBatch} | ${p.histP50Ms} | ${p.histP99Ms} | ${p.batchesWithinBoundPct ?? '?'}% ≤ ${p.withinBoundBucketMs} ms | ${p.meetsWholeRun ? 'yes' : 'NO'}; ${p.meetsStatusMax ? 'yes' : p.meetsStatusMedian ? 'median second yes, worst no' : 'NO'} |`);
   }
   if (l.cpu.othersPct > disturbedPct) console.log(`DISTURBED: other processes used ${l.cpu.othersPct}% of a CPU during this window; its figures are not the data path's`);
   console.log(`CPU (% of one CPU): ${Object.entries(l.cpu.byName).map(([k, v]) => `${k} ${v?.pct ?? '?'}`).join(', ')}; others ${l.cpu.othersPct}, softirq ${l.cpu.irqPct}`);

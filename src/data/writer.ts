@@ -29,6 +29,8 @@ export class QueueFullError extends Error {
 export class GroupWriter {
   private queue: Pending[] = [];
   private scheduled = false;
+  /** The last batch's fsync, while it runs: the next batch waits for it (see flush). */
+  private syncing: Promise<void> | null = null;
   committedTotal = 0;
   batchesTotal = 0;
 
@@ -50,6 +52,11 @@ export class GroupWriter {
 
   /** Commits what is queued, up to maxBatch per transaction. */
   flush(): void {
+    // One batch on its way to the disk at a time: what arrives meanwhile waits for that
+    // fsync and goes in the next transaction together, as it did when the fsync blocked
+    // the loop (bench/data: committing at once halved the writes per transaction and cost
+    // ~15 µs more CPU per write). The loop stays free for everything else.
+    if (this.syncing !== null) return;
     this.scheduled = false;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.o.maxBatch);
@@ -78,6 +85,15 @@ export class GroupWriter {
     this.batchesTotal++;
     this.committedTotal += outcomes.filter((o) => o.ok).length;
     const durable = this.store.sync();
+    const syncing = durable.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.syncing = syncing;
+    void syncing.then(() => {
+      if (this.syncing === syncing) this.syncing = null;
+      if (this.queue.length > 0) this.flush();
+    });
     // Replication ships what is on disk (Store.lastSeq): tell it once it is.
     durable.then(() => this.o.onCommitted(outcomes), () => undefined);
     batch.forEach((p, i) => p.resolve({ outcome: outcomes[i] as WriteOutcome, durable }));
