@@ -164,12 +164,15 @@ export class PartitionLeaders {
           setTimeout(() => this.input(p, { kind: 'unavailable', nowMs: now() }), this.o.config.rankDelayMs).unref();
           return;
         }
+        // What the store knew before the take: once it is granted, this region's own watch
+        // event for its new holder record can raise the store's epoch before the answer is
+        // read, and the test below would never fire (test/sim, finding 8 A, seed 12924).
+        const before = pe;
         void (async () => {
           const sentAtMs = now();
           try {
             const lease = await c.grantLease(this.o.config.leaseTtlMs);
             const t = await takeLeadership(c, { partition: p, region: this.o.region, lease: lease.id, minEpoch: e.epoch });
-            const before = this.o.store.partitionEpoch(p);
             if (t.ok && before.led !== null && t.epoch > before.led + 1 && before.epoch < t.epoch - 1) {
               // Someone led an epoch in between that this region never heard of, and its
               // own older rows are not reconciled: give the lease back (unserved) and let

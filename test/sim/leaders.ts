@@ -62,6 +62,9 @@ export interface LeadersOptions {
   /** leaders.ts before the fix of findings #7 (rule 2): keep a take whose epoch skips one
    *  the store never heard of. */
   readonly keepEpochSkippingTake: boolean;
+  /** leaders.ts before the fix of finding 8 A: the give-back test read the store after the
+   *  take's answer, by when the region's own watch event may have raised the epoch. */
+  readonly readEpochAfterTake: boolean;
 }
 
 /** leaders.ts catchUp: how long it waits before asking again. */
@@ -75,7 +78,7 @@ interface Partition {
   lease: number | null;
   /** The one coordinator conversation in flight for this partition; `givingBack`: the
    *  epoch of a lease released unused because it skipped one (a retake follows). */
-  coord: { id: number; op: CoordOp['kind']; sentAtMs: number; givingBack?: number } | null;
+  coord: { id: number; op: CoordOp['kind']; sentAtMs: number; givingBack?: number; before?: { epoch: number; led: number | null } } | null;
   /** Catch-up in flight: reading sync/<partition> (required undefined), pulling from the
    *  recorded follower (`requiredPull`), then the others (`waiting`). */
   catchUp: CatchUp | null;
@@ -226,10 +229,10 @@ export class SimLeaders {
     if (this.events.length > 20) this.events.shift();
   }
 
-  private coordRequest(p: string, part: Partition, op: CoordOp, nowMs: number, how: { untracked?: true; givingBack?: number } = {}): void {
+  private coordRequest(p: string, part: Partition, op: CoordOp, nowMs: number, how: { untracked?: true; givingBack?: number; before?: { epoch: number; led: number | null } } = {}): void {
     const id = this.nextId++;
     const untracked = how.untracked === true;
-    if (!untracked) part.coord = { id, op: op.kind, sentAtMs: nowMs, ...(how.givingBack !== undefined && { givingBack: how.givingBack }) };
+    if (!untracked) part.coord = { id, op: op.kind, sentAtMs: nowMs, ...(how.givingBack !== undefined && { givingBack: how.givingBack }), ...(how.before !== undefined && { before: how.before }) };
     this.o.emit({ kind: 'send', to: coordinatorId, toIncarnation: null, message: { kind: 'coord', id, partition: p, op } });
     if (!untracked) this.o.emit({ kind: 'timer', afterMs: this.o.coordTimeoutMs, input: { kind: 'timeout', nowMs: 0, dest: p, request: 'coord', id } });
   }
@@ -241,7 +244,8 @@ export class SimLeaders {
         // to reconcile — markLed would overwrite led and bury them unlisted.
         const pe = this.o.store.partitionEpoch(p);
         if (!this.o.takeWhileUnreconciled && pe.led !== null && pe.led < pe.epoch) return this.retakeLater(p);
-        return this.coordRequest(p, part, { kind: 'take', minEpoch: e.epoch }, nowMs);
+        // leaders.ts (finding 8 A): the give-back test uses what the store knew before the take.
+        return this.coordRequest(p, part, { kind: 'take', minEpoch: e.epoch }, nowMs, { before: { epoch: pe.epoch, led: pe.led } });
       }
       case 'renew':
         if (part.lease === null) return;
@@ -444,8 +448,9 @@ export class SimLeaders {
     part.coord = null;
     switch (result.kind) {
       case 'taken': {
-        // Read after the answer, as leaders.ts reads it after takeLeadership's await.
-        const before = this.o.store.partitionEpoch(partition);
+        // leaders.ts reads it before the take (finding 8 A); readEpochAfterTake: after the answer,
+        // as it did, when the region's own watch event may have raised it already.
+        const before = this.o.readEpochAfterTake || c.before === undefined ? this.o.store.partitionEpoch(partition) : c.before;
         if (!this.o.keepEpochSkippingTake && before.led !== null && result.epoch > before.led + 1 && before.epoch < result.epoch - 1) return this.giveBack(partition, part, result.epoch, result.lease, nowMs);
         part.lease = result.lease;
         // Another leader may have recorded another follower since: record ours anew.

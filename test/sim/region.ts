@@ -90,6 +90,9 @@ export interface RegionFaults extends StoreFaults {
    *  leaders.ts now: the lease is given back unused and the store learns the epoch, so the
    *  region reconciles with the next leader first. */
   readonly keepEpochSkippingTake?: boolean;
+  /** leaders.ts before the fix of finding 8 A: rule 2's test reads the store after the take's
+   *  answer (the region's own watch event may have raised the epoch by then). */
+  readonly readEpochAfterTake?: boolean;
   /** No anti-entropy (the stream-only world of the mutant tests; README). */
   readonly noAntiEntropy?: boolean;
 }
@@ -166,6 +169,7 @@ export class ReplicatingRegion implements RegionActor {
       keepSyncCacheOnTake: o.faults?.keepSyncCacheOnTake === true,
       takeWhileUnreconciled: o.faults?.takeWhileUnreconciled === true,
       keepEpochSkippingTake: o.faults?.keepEpochSkippingTake === true,
+      readEpochAfterTake: o.faults?.readEpochAfterTake === true,
     });
   }
 

@@ -100,6 +100,8 @@ const mutants: { name: string; opts: SimOptions; base: RegionFaults; ablations: 
   // all the seeds of 1..20000 that src passes and the old rule fails (README).
   { name: 'leaders.ts before the fix of findings #7, rule 1 (a region takes while its store has led < epoch)', opts: defaultSimOptions, base: {}, ablations: { takeWhileUnreconciled: true }, expect: /^silently dropped/, atLeast: 1, seeds: { list: [6970] } },
   { name: 'leaders.ts before the fix of findings #7, rule 2 (a take whose epoch skips one never heard of is kept)', opts: defaultSimOptions, base: {}, ablations: { keepEpochSkippingTake: true }, expect: /^silently dropped/, atLeast: 3, seeds: { list: [2080, 6322, 6970] } },
+  // Finding 8 A: the seed that found it (README).
+  { name: 'leaders.ts before the fix of finding 8 A (rule 2 read the store after the take, when its own watch had raised the epoch)', opts: defaultSimOptions, base: {}, ablations: { readEpochAfterTake: true }, expect: /^silently dropped/, atLeast: 1, seeds: { list: [12924] } },
 ];
 for (const m of mutants) {
   test(`a mutant is caught: ${m.name}`, () => {
