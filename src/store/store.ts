@@ -491,8 +491,13 @@ export class Store {
 
   /** The first sequence still in the log (lastSeq + 1 when the log is empty). */
   firstSeq(): number {
-    return this.q.oldest.get()?.s ?? this.seq + 1;
+    // The log's first entry moves only when it is truncated (cached: the streams ask on
+    // every flush); an empty log starts after the last sequence.
+    if (this.oldestSeq === null) this.oldestSeq = this.q.oldest.get()?.s ?? null;
+    return this.oldestSeq ?? this.seq + 1;
   }
+
+  private oldestSeq: number | null = null;
 
   changesAfter(seq: number, limit: number): LoggedChange[] {
     return this.tail.after(seq, limit) ?? this.q.after.all(seq, limit).map(toChange);
@@ -503,6 +508,7 @@ export class Store {
     const upTo = Math.min(seq, this.seq);
     // Nothing to drop: no transaction.
     if (upTo < this.firstSeq()) return 0;
+    this.oldestSeq = null;
     return this.db.transaction(() => {
       this.q.setMeta.run('seq_floor', String(this.seq));
       return this.q.truncate.run(upTo).changes;
