@@ -129,7 +129,7 @@ if (!existsSync(join(root, 'dist/world/index.js'))) {
 const { ncpu, pin, serverCpu, clientCpu } = cpuLayout(args['no-pin']);
 const meridianBin = join(root, 'bin/meridian.js');
 /** As bin/meridian.js's first line (and the local world) runs a node. */
-const nodeFlags = ['--max-semi-space-size=2', ...(process.env.MERIDIAN_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MERIDIAN_PROF_DIR}`] : [])];
+const nodeFlags = ['--max-semi-space-size=2', ...(process.env.MERIDIAN_NODE_FLAGS ? process.env.MERIDIAN_NODE_FLAGS.split(' ') : []), ...(process.env.MERIDIAN_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MERIDIAN_PROF_DIR}`] : [])];
 
 // The world's processes are its supervisor's, not the lab's: kill them on exit before the
 // lab removes the directory they write to (listeners run in the order they were added).
