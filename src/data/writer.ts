@@ -85,17 +85,14 @@ export class GroupWriter {
     this.batchesTotal++;
     this.committedTotal += outcomes.filter((o) => o.ok).length;
     const durable = this.store.sync();
-    const syncing = durable.then(
-      () => undefined,
-      () => undefined,
-    );
+    // Replication ships what is on disk (Store.lastSeq): tell it once it is; then the
+    // writes that waited for this fsync go in the next batch.
+    const syncing = durable.then(() => this.o.onCommitted(outcomes)).catch(() => undefined);
     this.syncing = syncing;
     void syncing.then(() => {
       if (this.syncing === syncing) this.syncing = null;
       if (this.queue.length > 0) this.flush();
     });
-    // Replication ships what is on disk (Store.lastSeq): tell it once it is.
-    durable.then(() => this.o.onCommitted(outcomes), () => undefined);
     batch.forEach((p, i) => p.resolve({ outcome: outcomes[i] as WriteOutcome, durable }));
   }
 

@@ -157,17 +157,16 @@ export class PartitionLeaders {
       case 'take': {
         // Not while this region still has an older epoch's rows to reconcile: taking would
         // mark the new epoch as led and bury them unlisted (found by test/sim, finding 7).
-        const pe = this.o.store.partitionEpoch(p);
-        if (pe.led !== null && pe.led < pe.epoch) {
+        // Read once, before the take: once it is granted, this region's own watch event for
+        // its new holder record can raise the store's epoch before the answer is read, and
+        // the give-back test below would never fire (test/sim, finding 8 A, seed 12924).
+        const before = this.o.store.partitionEpoch(p);
+        if (before.led !== null && before.led < before.epoch) {
           // Try again later, not at once: the machine would ask to take again in the same
           // step, and a microtask loop would never yield (found by test/sim).
           setTimeout(() => this.input(p, { kind: 'unavailable', nowMs: now() }), this.o.config.rankDelayMs).unref();
           return;
         }
-        // What the store knew before the take: once it is granted, this region's own watch
-        // event for its new holder record can raise the store's epoch before the answer is
-        // read, and the test below would never fire (test/sim, finding 8 A, seed 12924).
-        const before = pe;
         void (async () => {
           const sentAtMs = now();
           try {

@@ -2,7 +2,7 @@
 // can run several nodes in one process.
 
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { PlainHistogram, type HistogramSeries } from './plain-histogram.js';
+import { PlainHistogram } from './plain-histogram.js';
 
 export interface NodeMetrics {
   readonly registry: Registry;
@@ -32,13 +32,9 @@ export function createNodeMetrics(region: string, gauges: {
     },
   });
   const gatewayDuration = new PlainHistogram('meridian_gateway_request_duration_seconds', 'Time from request to response end at the gateway', 'route', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registry);
-  // One series per route, looked up by the route string (three routes).
-  const routeSeries = new Map<string, HistogramSeries>();
   const gatewayRequest = (route: string, status: number, servedBy: string, seconds: number): void => {
     counts.add(route, status, servedBy);
-    let series = routeSeries.get(route);
-    if (series === undefined) routeSeries.set(route, (series = gatewayDuration.of(route)));
-    series.observe(seconds);
+    gatewayDuration.of(route).observe(seconds);
   };
   const meshAuthFailures = new Counter({ name: 'meridian_mesh_auth_failures_total', help: 'Mesh requests refused for missing or bad credentials', labelNames: ['reason'] as const, registers: [registry] });
   const healthChanges = new Counter({ name: 'meridian_health_changes_total', help: 'Health state changes seen by this node', labelNames: ['target', 'state'] as const, registers: [registry] });
