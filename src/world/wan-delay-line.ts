@@ -2,10 +2,15 @@
 // hands chunks to the sink strictly in arrival order, so the TCP byte stream stays intact
 // even when jitter would have a later chunk overtake an earlier one.
 //
-// Release time = max(previous release, arrival + delay), rounded up to a whole
-// millisecond: Node timers have millisecond resolution anyway, and rounding lets chunks
-// that fall due in the same millisecond share one entry and one timer (a batch), instead
-// of a timer per chunk. Only the head entry ever has a timer armed.
+// Release time = max(previous release, arrival + delay), kept exact. Node's timers take
+// whole milliseconds and fire about 0.1-0.2 ms late; rounding the release time up and the
+// wait up again (as this line once did) made every one-way trip about 1.25 ms longer than
+// asked, so a 14.7 ms link measured 17.9 ms. Now the wait is rounded to the nearest
+// millisecond and an entry goes out when it is due within `earlyToleranceMs`: a chunk may
+// leave up to that much early and is otherwise late by the timer's own lateness, so the
+// delay is right on average. Chunks falling due within `batchGrainMs` of the tail entry
+// share it (one entry, one timer, one writev), instead of a timer per chunk. Only the
+// head entry ever has a timer armed.
 
 import { assert } from '../lib/index.js';
 
@@ -16,12 +21,20 @@ export interface DelayLineSink {
   end(): void;
 }
 
+/** How early an entry may be released: less than half of Node's timer resolution. */
+export const earlyToleranceMs = 0.25;
+/** Chunks due this close after the tail entry join it (and leave up to this much early). */
+const batchGrainMs = 0.1;
+
 type Entry = { kind: 'data'; releaseAtMs: number; chunks: Buffer[] } | { kind: 'end'; releaseAtMs: number };
 
 export class DelayLine {
   private entries: Entry[] = [];
   private headIndex = 0;
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timer:
+    | { kind: 'timeout'; handle: ReturnType<typeof setTimeout> }
+    | { kind: 'immediate'; handle: ReturnType<typeof setImmediate> }
+    | null = null;
   private lastReleaseAtMs = 0;
   private ended = false;
   private heldBytesNow = 0;
@@ -50,7 +63,8 @@ export class DelayLine {
     if (chunk.length === 0) return;
     const releaseAtMs = this.releaseAtMs(delayMs);
     const tail = this.entries[this.entries.length - 1];
-    if (this.entriesHeld > 0 && tail !== undefined && tail.kind === 'data' && tail.releaseAtMs === releaseAtMs) {
+    const joinsTail = tail !== undefined && tail.kind === 'data' && releaseAtMs - tail.releaseAtMs < batchGrainMs;
+    if (this.entriesHeld > 0 && joinsTail) {
       tail.chunks.push(chunk);
     } else {
       this.entries.push({ kind: 'data', releaseAtMs, chunks: [chunk] });
@@ -69,8 +83,7 @@ export class DelayLine {
 
   /** Drops everything held (a partition, or the connection is gone) and stops the timer. */
   clear(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.disarm();
     this.entries = [];
     this.headIndex = 0;
     this.heldBytesNow = 0;
@@ -78,7 +91,7 @@ export class DelayLine {
   }
 
   private releaseAtMs(delayMs: number): number {
-    const releaseAtMs = Math.max(this.lastReleaseAtMs, Math.ceil(this.clockMs() + delayMs));
+    const releaseAtMs = Math.max(this.lastReleaseAtMs, this.clockMs() + delayMs);
     this.lastReleaseAtMs = releaseAtMs;
     return releaseAtMs;
   }
@@ -87,20 +100,31 @@ export class DelayLine {
     if (this.timer !== null) return;
     const head = this.entries[this.headIndex];
     if (head === undefined) return;
-    // Node timers can fire a fraction of a millisecond early by the monotonic clock;
-    // release() re-arms in that case, so nothing is ever released before its time.
-    const waitMs = Math.max(0, Math.ceil(head.releaseAtMs - this.clockMs()));
-    this.timer = setTimeout(() => this.release(), waitMs);
+    const waitMs = head.releaseAtMs - this.clockMs();
+    // Due already (or within the tolerance): the next turn of the loop, not a 1 ms timer.
+    // A timer that fires too early finds the head not yet due, and release() re-arms.
+    this.timer =
+      waitMs <= earlyToleranceMs
+        ? { kind: 'immediate', handle: setImmediate(() => this.release()) }
+        : { kind: 'timeout', handle: setTimeout(() => this.release(), Math.max(1, Math.round(waitMs))) };
+  }
+
+  private disarm(): void {
+    if (this.timer === null) return;
+    // clearTimeout does not clear an Immediate (nor the reverse).
+    if (this.timer.kind === 'timeout') clearTimeout(this.timer.handle);
+    else clearImmediate(this.timer.handle);
+    this.timer = null;
   }
 
   private release(): void {
     this.timer = null;
-    const nowMs = this.clockMs();
+    const dueByMs = this.clockMs() + earlyToleranceMs;
     const batch: Buffer[] = [];
     let sawEnd = false;
     while (this.headIndex < this.entries.length) {
       const head = this.entries[this.headIndex] as Entry;
-      if (head.releaseAtMs > nowMs) break;
+      if (head.releaseAtMs > dueByMs) break;
       this.headIndex++;
       if (head.kind === 'end') {
         sawEnd = true;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { regionId } from '../../src/lib/index.js';
-import { DelayLine } from '../../src/world/wan-delay-line.js';
+import { DelayLine, earlyToleranceMs } from '../../src/world/wan-delay-line.js';
 import { WanEmulator } from '../../src/world/wan.js';
 import type { WanEvent, WanLinkStats } from '../../src/world/wan.js';
 
@@ -12,7 +12,8 @@ const b = regionId('b');
 const host = '127.0.0.1';
 
 // Timings on a shared machine are only ever checked as lower bounds, which the emulator
-// guarantees by construction; a millisecond of slack covers float rounding.
+// guarantees by construction up to its early tolerance (0.25 ms each way); a millisecond
+// of slack covers that and float rounding.
 const slackMs = 1;
 
 interface Server {
@@ -222,6 +223,36 @@ describe('DelayLine', () => {
     assert.deepEqual(batches, []);
     assert.equal(ended, false);
     assert.equal(line.heldBytes, 0);
+  });
+});
+
+describe('DelayLine timing (a manual clock and mocked timers)', () => {
+  // The line once rounded each release time up to a whole millisecond and the wait up
+  // again, so every one-way trip came out about 1.25 ms longer than asked. These pin the
+  // rule instead: the timer asks for the nearest whole millisecond, an entry leaves once
+  // it is due within earlyToleranceMs, and never earlier than that.
+  it('arms the nearest whole-millisecond timer and releases within the tolerance, never earlier', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
+    let nowMs = 1000.3;
+    const delivered: string[] = [];
+    const line = new DelayLine({ deliver: (chunks) => delivered.push(...chunks.map((c) => c.toString())), end: () => {} }, () => nowMs);
+    line.push(Buffer.from('x'), 7.35); // due at 1007.65
+    // The timer asked for round(7.35) = 7 ms (the old rule asked for 8).
+    nowMs = 1007.3; // the timer fires 7 ms on, 0.35 ms before the chunk is due: too early
+    t.mock.timers.tick(7);
+    assert.deepEqual(delivered, [], 'nothing leaves more than earlyToleranceMs early');
+    nowMs = 1007.7; // re-armed for 1 ms; it fires 0.05 ms after the due time
+    t.mock.timers.tick(1);
+    assert.deepEqual(delivered, ['x']);
+    // A chunk due within the tolerance of now goes out on the next turn, not after a 1 ms timer.
+    line.push(Buffer.from('y'), earlyToleranceMs);
+    t.mock.timers.tick(0);
+    assert.deepEqual(delivered, ['x', 'y']);
+    // Due 0.1 ms past a whole millisecond: released when the 5 ms timer fires at +5.0.
+    line.push(Buffer.from('z'), 5.1);
+    nowMs += 5;
+    t.mock.timers.tick(5);
+    assert.deepEqual(delivered, ['x', 'y', 'z'], 'a timer firing 0.1 ms before the due time releases (within tolerance)');
   });
 });
 
