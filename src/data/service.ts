@@ -56,6 +56,8 @@ export interface DataServiceOptions {
   readonly maxValueBytes: number;
   readonly forwardTimeoutMs: number;
   readonly replication: ReplicationHooks;
+  /** Told how long each survive: region write's synchronous copy took, to its follower. */
+  readonly onSyncReplicated?: (follower: string, ms: number) => void;
   readonly logger: Logger;
   readonly now: () => number;
 }
@@ -292,7 +294,9 @@ export class DataService {
       return errorAnswer(503, 'sync_failed', `the synchronous follower ${to} could not be recorded in the coordinator (${(e as Error).message}); the write is not acknowledged — retry with the same idempotency key`);
     }
     try {
+      const startedMs = performance.now();
       await pushSync(this.o.mesh, to, { partition: change.home, epoch: change.epoch ?? 0, changes: [change] }, this.o.forwardTimeoutMs);
+      this.o.onSyncReplicated?.(to, performance.now() - startedMs);
       this.counts.syncPushed++;
       return null;
     } catch (e) {

@@ -130,6 +130,8 @@ export class RegionNode {
       mayStore: (_table, home) => home === null || allowedRegionsForHome(t, regionId(home)).includes(o.region),
       synchronous: f.data.durability === 'fsync' ? 'full' : 'normal',
       maxClockOffsetMs: f.data.max_clock_offset,
+      // (dataMetrics exists before the first write can ask for an fsync.)
+      onFsync: (ms) => this.dataMetrics.fsync(ms),
     });
     this.data = new DataService({
       region: o.region,
@@ -161,6 +163,7 @@ export class RegionNode {
           clock: () => this.clockVerdict(),
         },
       }),
+      onSyncReplicated: (follower, ms) => this.dataMetrics.syncReplicated(follower, ms),
       logger: o.logger,
       now: this.now,
     });

@@ -17,6 +17,10 @@ export interface DataMetrics {
   /** A batch from `source` applied here: its changes' lag from commit to apply. */
   applied(source: string, lagMs: number, changes: number): void;
   conflict(table: string): void;
+  /** One fsync of the store's WAL took `ms`. */
+  fsync(ms: number): void;
+  /** A survive: region write's synchronous copy took `ms` to be persisted by `follower`. */
+  syncReplicated(follower: string, ms: number): void;
 }
 
 export function createDataMetrics(registry: Registry, region: string, view: () => DataMetricsView): DataMetrics {
@@ -27,6 +31,21 @@ export function createDataMetrics(registry: Registry, region: string, view: () =
     // Fine between 50 and 300 ms, where inter-region RTTs (and so the lag bounds, RTT + 25
     // ms) lie: a p99 read off the histogram is then good to about 10 ms.
     buckets: [0.005, 0.01, 0.025, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.11, 0.125, 0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3, 0.4, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  // As etcd's wal_fsync_duration_seconds: a slow or shared disk shows here first, and every
+  // fsync'd write (and every synchronous copy a follower persists) waits for one.
+  const fsyncs = new Histogram({
+    name: 'meridian_store_fsync_seconds',
+    help: 'Time one fsync of the store\'s write-ahead log took (data.durability: fsync)',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 1],
+    registers: [registry],
+  });
+  const syncCopies = new Histogram({
+    name: 'meridian_sync_replication_seconds',
+    help: 'Time from sending a survive: region write\'s synchronous copy to its follower\'s answer that it is on disk, per follower',
+    labelNames: ['follower'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5],
     registers: [registry],
   });
   const applied = new Counter({ name: 'meridian_replication_changes_applied_total', help: 'Changes from other regions applied here', labelNames: ['source'] as const, registers: [registry] });
@@ -66,6 +85,12 @@ export function createDataMetrics(registry: Registry, region: string, view: () =
     },
     conflict(table) {
       conflicts.inc({ table });
+    },
+    fsync(ms) {
+      fsyncs.observe(ms / 1000);
+    },
+    syncReplicated(follower, ms) {
+      syncCopies.observe({ follower }, ms / 1000);
     },
   };
 }

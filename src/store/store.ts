@@ -37,6 +37,8 @@ export interface StoreOptions {
   readonly synchronous: 'full' | 'normal';
   /** Versions from clocks further ahead than this are refused (HLC). */
   readonly maxClockOffsetMs: number;
+  /** Told how long each fsync of the WAL took (ms): the disk's share of a write's latency. */
+  readonly onFsync?: (ms: number) => void;
 }
 
 /** A row the store may not hold here: a residency rule stopped it. */
@@ -294,10 +296,12 @@ export class Store {
     this.fsyncRunning = true;
     const gen = this.syncRequests;
     const seq = this.seq;
+    const startedMs = performance.now();
     fsync(fd, (err) => {
       this.fsyncRunning = false;
       if (err === null) {
         this.fsyncs++;
+        this.o.onFsync?.(performance.now() - startedMs);
         this.durableSeq = Math.max(this.durableSeq, seq);
       }
       const done = this.syncWaiters.filter((w) => w.gen <= gen);

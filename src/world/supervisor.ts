@@ -188,8 +188,8 @@ export class World {
     this.users.start();
   }
 
-  /** Asks a node for its /healthz or /status over the mesh, directly (not through the WAN). */
-  async nodeRequest(id: string, path: '/healthz' | '/status', timeoutMs = 1000): Promise<{ status: number; body: unknown }> {
+  /** Asks a node for its /healthz, /status (JSON) or /metrics (text) over the mesh, directly (not through the WAN). */
+  async nodeRequest(id: string, path: '/healthz' | '/status' | '/metrics', timeoutMs = 1000): Promise<{ status: number; body: unknown }> {
     const r = this.region(id).wr.region;
     const res = await request(`http://${r.mesh.host}:${r.mesh.port}${path}`, {
       headers: sign(this.secret, 'world', 'GET', path, Date.now()),
@@ -197,7 +197,7 @@ export class World {
       bodyTimeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
     });
-    return { status: res.statusCode, body: await res.body.json() };
+    return { status: res.statusCode, body: path === '/metrics' ? await res.body.text() : await res.body.json() };
   }
 
   /** The data API address of a region's node, as its application is given it. */

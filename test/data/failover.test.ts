@@ -76,6 +76,11 @@ describe('failover of a survive: region partition (real processes)', () => {
       }
       const leaderWrites = ((await world.nodeRequest('us-east-1', '/status', 2000)).body as { data: { writes: { syncReplicated: number } } }).data.writes;
       assert.ok(leaderWrites.syncReplicated >= 200, `every acknowledged write went through the synchronous follower first (${leaderWrites.syncReplicated})`);
+      // ... and each copy's time (and the disk's) is in /metrics, as an operator reads it.
+      const metrics = String((await world.nodeRequest('us-east-1', '/metrics', 2000)).body);
+      const copies = Number(/^meridian_sync_replication_seconds_count\{[^}]*follower="us-east-2"[^}]*\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+      assert.ok(copies >= 200, `synchronous copies timed per follower in /metrics: ${copies}`);
+      assert.ok(Number(/^meridian_store_fsync_seconds_count\{[^}]*\} (\d+)$/m.exec(metrics)?.[1] ?? 0) > 0, 'the WAL fsyncs are timed in /metrics');
       killedMs = Date.now();
       await world.killRegion('us-east-1');
       // keep writing until writes started after the kill are acknowledged again
