@@ -132,6 +132,8 @@ export class Replicator {
 
   /** After a local commit: ship soon (at the stream's cadence, not per write). */
   notifyCommitted(): void {
+    // A region without peers never reads its log back: hold no tail at all.
+    if (this.o.peers.length === 0) this.o.store.releaseTail(this.o.store.lastSeq());
     this.schedule();
   }
 
@@ -192,6 +194,9 @@ export class Replicator {
     const nowMs = this.o.now();
     const log = this.logBounds();
     for (const dest of this.o.peers) this.stepOut(dest, { kind: 'tick', nowMs, log });
+    let sentToAll = this.o.store.lastSeq();
+    for (const dest of this.o.peers) sentToAll = Math.min(sentToAll, this.out.get(dest)?.sentUpTo ?? 0);
+    this.o.store.releaseTail(sentToAll);
     const upTo = truncationPoint(
       [...this.out.values()].map((s) => s.acked),
       this.logBounds(),

@@ -4,7 +4,10 @@
 // replicating source's CPU, and each entry was built once per destination).
 //
 // Bounded by count and by the bytes of the values it holds, so large rows do not make the
-// tail large; older entries are read from SQLite as before.
+// tail large; older entries are read from SQLite as before. Entries every destination has
+// been sent are released at once (`release`): kept only while they may still be read, they
+// die young in V8's heap instead of being promoted and swept from the old generation
+// (bench/data: the set of 3's source spent 14.5% of its CPU in GC with 4,096 entries held).
 
 import type { LoggedChange } from './types.js';
 
@@ -25,12 +28,30 @@ export class LogTail {
       this.entries.push(c);
       this.bytes += sizeOf(c);
     }
-    while (this.entries.length - this.head > tailMaxEntries || (this.bytes > tailMaxBytes && this.entries.length - this.head > 1)) {
-      this.bytes -= sizeOf(this.entries[this.head] as LoggedChange);
-      this.head++;
-    }
-    // Drop the evicted prefix now and then, not on every push (an O(n) copy).
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+    while (this.entries.length - this.head > tailMaxEntries || (this.bytes > tailMaxBytes && this.entries.length - this.head > 1)) this.dropFirst();
+    this.compact();
+  }
+
+  /** Forgets the entries up to `seq` (every reader is past them); later reads of them go to SQLite. */
+  release(seq: number): void {
+    while (this.head < this.entries.length && (this.entries[this.head] as LoggedChange).seq <= seq) this.dropFirst();
+    this.compact();
+  }
+
+  private dropFirst(): void {
+    const first = this.entries[this.head] as LoggedChange;
+    this.bytes -= sizeOf(first);
+    // The slot is cleared, not just skipped: a held reference would keep the entry alive.
+    (this.entries as (LoggedChange | undefined)[])[this.head] = undefined;
+    this.head++;
+  }
+
+  /** Drops the released prefix now and then, not on every call (an O(n) copy). */
+  private compact(): void {
+    if (this.head === this.entries.length) {
+      this.entries = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
     }

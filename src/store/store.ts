@@ -507,6 +507,17 @@ export class Store {
     return this.tail.after(seq, limit) ?? this.q.after.all(seq, limit).map(toChange);
   }
 
+  /** Every reader of the log (each destination's stream) is past `seq`: the in-memory tail
+   *  may let those entries go (a resend reads them from SQLite). */
+  releaseTail(seq: number): void {
+    this.tail.release(seq);
+  }
+
+  /** Entries the in-memory tail holds (what a slow destination keeps in memory). */
+  get tailEntries(): number {
+    return this.tail.size;
+  }
+
   /** Drops log entries up to `seq`; the sequence keeps counting from where it was. */
   truncateLog(seq: number): number {
     const upTo = Math.min(seq, this.seq);

@@ -33,6 +33,21 @@ describe('the log tail', () => {
     assert.deepEqual(t.after(8, 10)?.map((c) => c.seq), [9]);
   });
 
+  it('release(seq) lets go of entries up to seq: later reads of them fall back to the log', () => {
+    const t = new LogTail();
+    for (let i = 1; i <= 10; i++) t.push([row(i)]);
+    t.release(6);
+    assert.equal(t.size, 4);
+    assert.equal(t.after(5, 10), undefined, 'seq 6 is released');
+    assert.deepEqual(t.after(6, 10)?.map((c) => c.seq), [7, 8, 9, 10]);
+    t.release(3);
+    assert.equal(t.size, 4, 'releasing what is gone already changes nothing');
+    t.release(10);
+    assert.equal(t.size, 0);
+    t.push([row(11)]);
+    assert.deepEqual(t.after(10, 10)?.map((c) => c.seq), [11], 'the tail goes on after a full release');
+  });
+
   it('holds at most tailMaxEntries entries and about tailMaxBytes of values', () => {
     const t = new LogTail();
     for (let i = 1; i <= tailMaxEntries + 500; i++) t.push([row(i)]);
