@@ -2,11 +2,21 @@
 // machine (src/replication/leadership.ts) asks for, as coordinator calls.
 //
 //   leader/<partition>  {region, epoch}  bound to the leader's lease: gone when it expires
-//   epoch/<partition>   {epoch}          never expires: the highest epoch ever granted
+//   epoch/<partition>   {epoch, region}  never expires: the highest epoch ever granted, and
+//                                        to whom
 //
 // A take writes both in one commit that requires the leader key absent and the epoch
 // record unchanged since read, so epochs only grow and no two holders share one — even
 // when a slow candidate read an old epoch before another took and lost the lease.
+//
+// Only an eligible region may take: one with no rows of its own left unreconciled that a
+// later leader could have overwritten. The taker says which epoch it last led and has not
+// reconciled (`led`, from its store; null: none). It is eligible when nobody else was
+// granted an epoch after that one: the record is older than `led`, or names the taker
+// itself (its own take whose answer it never got, under which it wrote nothing). Checked
+// in the take's own commit (the epoch record's revision), so no epoch is ever granted to a
+// region that would have to give it back — a given-back epoch was still seen by everyone
+// as a newer leader's, and blocked the region that really led last (test/sim, finding 8).
 
 import type { CallOptions, Coordinator, LeaseId, Revision, Watch } from './coordinator.js';
 import { Compacted, Conflict } from './errors.js';
@@ -21,7 +31,10 @@ export const epochKey = (partition: string): string => `epoch/${partition}`;
 
 export type TakeResult =
   | { readonly ok: true; readonly epoch: number; readonly revision: Revision }
-  | { readonly ok: false; readonly holder: LeaderRecord | null };
+  | { readonly ok: false; readonly holder: LeaderRecord | null }
+  /** The key is free, but `last` (another region) was granted an epoch after the one this
+   *  region led: reconcile with the next leader first. */
+  | { readonly ok: false; readonly holder: null; readonly ineligible: LeaderRecord };
 
 /** Races lost in a row before a take gives up and reports the holder it last saw. */
 const maxTakeAttempts = 3;
@@ -35,13 +48,15 @@ const maxTakeAttempts = 3;
  * extended `lease`, not from the take: an old lease may be close to its end. (The
  * property test in test/coord/core.test.ts found exactly that schedule.)
  */
-export async function takeLeadership(c: Coordinator, t: { partition: string; region: string; lease: LeaseId; minEpoch?: number }, o?: CallOptions): Promise<TakeResult> {
+export async function takeLeadership(c: Coordinator, t: { partition: string; region: string; lease: LeaseId; led: number | null; minEpoch?: number }, o?: CallOptions): Promise<TakeResult> {
   let holder: LeaderRecord | null = null;
   for (let attempt = 0; attempt < maxTakeAttempts; attempt++) {
     const [leader, epochRec] = await Promise.all([c.get(leaderKey(t.partition), o), c.get(epochKey(t.partition), o)]);
     holder = leader === null ? null : parseLeader(leader.value);
     if (leader !== null) return { ok: false, holder };
-    const epoch = Math.max((epochRec === null ? 0 : parseEpoch(epochRec.value)) + 1, t.minEpoch ?? 0);
+    const last = epochRec === null ? null : parseEpoch(epochRec.value);
+    if (last !== null && !mayTake(t.region, t.led, last)) return { ok: false, holder: null, ineligible: { region: last.region ?? '(unknown)', epoch: last.epoch } };
+    const epoch = Math.max((last?.epoch ?? 0) + 1, t.minEpoch ?? 0);
     try {
       const revision = await c.commit({
         checks: [
@@ -50,7 +65,7 @@ export async function takeLeadership(c: Coordinator, t: { partition: string; reg
         ],
         puts: [
           { key: leaderKey(t.partition), value: JSON.stringify({ region: t.region, epoch } satisfies LeaderRecord), lease: t.lease },
-          { key: epochKey(t.partition), value: JSON.stringify({ epoch }) },
+          { key: epochKey(t.partition), value: JSON.stringify({ epoch, region: t.region }) },
         ],
         deletes: [],
       }, o);
@@ -124,12 +139,20 @@ export function parseLeader(text: string): LeaderRecord | null {
   }
 }
 
-function parseEpoch(text: string): number {
+/** Is `region`, which last led `led` (null: nothing unreconciled), eligible to take after
+ *  the epoch record `last`? (A record without a region, as written before it named one,
+ *  counts as another region's.) */
+export function mayTake(region: string, led: number | null, last: { epoch: number; region?: string }): boolean {
+  return led === null || last.epoch <= led || last.region === region;
+}
+
+function parseEpoch(text: string): { epoch: number; region?: string } {
   try {
-    const v = (JSON.parse(text) as { epoch?: unknown }).epoch;
-    return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : 0;
+    const v = JSON.parse(text) as { epoch?: unknown; region?: unknown };
+    const epoch = typeof v.epoch === 'number' && Number.isInteger(v.epoch) && v.epoch >= 0 ? v.epoch : 0;
+    return typeof v.region === 'string' ? { epoch, region: v.region } : { epoch };
   } catch {
-    return 0;
+    return { epoch: 0 };
   }
 }
 

@@ -155,33 +155,15 @@ export class PartitionLeaders {
     const now = this.o.now;
     switch (e.kind) {
       case 'take': {
-        // Not while this region still has an older epoch's rows to reconcile: taking would
-        // mark the new epoch as led and bury them unlisted (found by test/sim, finding 7).
-        // Read once, before the take: once it is granted, this region's own watch event for
-        // its new holder record can raise the store's epoch before the answer is read, and
-        // the give-back test below would never fire (test/sim, finding 8 A, seed 12924).
-        const before = this.o.store.partitionEpoch(p);
-        if (before.led !== null && before.led < before.epoch) {
-          // Try again later, not at once: the machine would ask to take again in the same
-          // step, and a microtask loop would never yield (found by test/sim).
-          setTimeout(() => this.input(p, { kind: 'unavailable', nowMs: now() }), this.o.config.rankDelayMs).unref();
-          return;
-        }
+        // The coordinator decides whether this region may take (takeLeadership: eligible
+        // only if nobody else was granted an epoch after the one it last led and has not
+        // reconciled — its rows would be buried unlisted otherwise, test/sim finding 7).
+        const led = this.o.store.partitionEpoch(p).led;
         void (async () => {
           const sentAtMs = now();
           try {
             const lease = await c.grantLease(this.o.config.leaseTtlMs);
-            const t = await takeLeadership(c, { partition: p, region: this.o.region, lease: lease.id, minEpoch: e.epoch });
-            if (t.ok && before.led !== null && t.epoch > before.led + 1 && before.epoch < t.epoch - 1) {
-              // Someone led an epoch in between that this region never heard of, and its
-              // own older rows are not reconciled: give the lease back (unserved) and let
-              // another region lead, then reconcile with it (test/sim, seeds 2233, 4952).
-              this.o.store.raiseEpoch(p, t.epoch);
-              await releaseLeadership(c, { partition: p, region: this.o.region, epoch: t.epoch, lease: lease.id }).catch(() => undefined);
-              this.note(p, `gave back epoch ${t.epoch}: epoch ${before.led}'s rows are not reconciled yet`);
-              setTimeout(() => this.input(p, { kind: 'unavailable', nowMs: now() }), this.o.config.rankDelayMs).unref();
-              return;
-            }
+            const t = await takeLeadership(c, { partition: p, region: this.o.region, lease: lease.id, led, minEpoch: e.epoch });
             if (t.ok) {
               part.lease = lease.id;
               // Another leader may have recorded another follower since: record ours anew.
@@ -189,10 +171,18 @@ export class PartitionLeaders {
               // Persist that this region leads under the epoch before it acts on it.
               this.o.store.markLed(p, t.epoch);
               this.input(p, { kind: 'granted', epoch: t.epoch, sentAtMs, nowMs: now() });
-            } else {
-              await c.revokeLease(lease.id).catch(() => undefined);
-              this.input(p, { kind: 'refused', holder: t.holder, nowMs: now() });
+              return;
             }
+            await c.revokeLease(lease.id).catch(() => undefined);
+            if ('ineligible' in t) {
+              // It reconciles when the next leader shows; meanwhile ask again now and then
+              // (not at once: the machine would ask in the same step, a loop that never yields).
+              this.o.store.raiseEpoch(p, t.ineligible.epoch);
+              this.note(p, `may not take yet: ${t.ineligible.region} was granted epoch ${t.ineligible.epoch} after epoch ${led ?? 'none'} that this region led and has not reconciled`);
+              setTimeout(() => this.input(p, { kind: 'unavailable', nowMs: now() }), this.o.config.rankDelayMs).unref();
+              return;
+            }
+            this.input(p, { kind: 'refused', holder: t.holder, nowMs: now() });
           } catch {
             this.input(p, { kind: 'unavailable', nowMs: now() });
           }
@@ -292,8 +282,8 @@ export class PartitionLeaders {
     this.syncFollowers.set(p, region);
   }
 
-  /** A deposed leader: what it wrote under its old epoch that the new leader does not
-   *  hold is set aside (lost_writes) and replaced by the leader's rows. */
+  /** A deposed leader: what it wrote under its own leads not yet reconciled that the new
+   *  leader does not hold is set aside (lost_writes) and replaced by the leader's rows. */
   private async reconcile(p: string, part: Partition, leader: LeaderRecord): Promise<void> {
     const led = this.o.store.partitionEpoch(p).led;
     if (part.busy || led === null || leader.epoch <= led) return;
@@ -302,7 +292,7 @@ export class PartitionLeaders {
     try {
       const items: { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[] = [];
       // From the rows, not the log: the log may be truncated once peers acknowledged.
-      for (const mine of this.o.store.rowsUnderEpoch(p, epoch)) {
+      for (const mine of this.o.store.rowsOfOwnLeads(p, epoch)) {
         const theirs = await this.o.leaderRow(leader.region, mine.table, mine.key);
         if (theirs !== null && theirs.version.wall === mine.version.wall && theirs.version.logical === mine.version.logical && theirs.version.region === mine.version.region) continue;
         items.push({ mine, theirs, acknowledged: this.o.acknowledgedAtCommit(mine.table) });

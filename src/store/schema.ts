@@ -1,7 +1,7 @@
 // The on-disk layout. One SQLite file per region (WAL mode). Versions are stored as their
 // three parts so that SQL can order by them.
 
-export const schemaVersion = 1;
+export const schemaVersion = 2;
 
 export const ddl = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
@@ -35,8 +35,11 @@ CREATE TABLE IF NOT EXISTS changes (
 );
 
 -- The newest leadership epoch known per home partition: changes of older epochs are
--- refused (fencing). led: the newest epoch this region led the partition under.
-CREATE TABLE IF NOT EXISTS partition_epochs (partition TEXT PRIMARY KEY, epoch INTEGER NOT NULL, led INTEGER) WITHOUT ROWID;
+-- refused (fencing). led: the newest epoch this region led the partition under and has
+-- not reconciled; led_since: the first epoch of that unbroken run of its own leads (its
+-- rows of every epoch from led_since to led are what a reconcile compares). Both NULL once
+-- reconciled. (Schema 2 added led_since; Store adds it to a schema-1 file.)
+CREATE TABLE IF NOT EXISTS partition_epochs (partition TEXT PRIMARY KEY, epoch INTEGER NOT NULL, led INTEGER, led_since INTEGER) WITHOUT ROWID;
 
 -- Writes a failover could not carry over (survive: zone): kept, listed, never dropped.
 CREATE TABLE IF NOT EXISTS lost_writes (

@@ -137,6 +137,10 @@ export class Store {
     // is 150 MB, and the hot rows are few (measured: ~14 MB of RSS saved at 150k rows).
     this.db.pragma('cache_size = -2000');
     this.db.exec(ddl);
+    // Schema 1 files have no led_since: a run of leads then starts at led.
+    if (!this.db.prepare<[], { name: string }>('PRAGMA table_info(partition_epochs)').all().some((c) => c.name === 'led_since')) {
+      this.db.exec('ALTER TABLE partition_epochs ADD COLUMN led_since INTEGER; UPDATE partition_epochs SET led_since = led');
+    }
     const meta = this.db.prepare<[string], { v: string }>('SELECT v FROM meta WHERE k = ?');
     const region = meta.get('region')?.v;
     if (region !== undefined && region !== o.region) throw new Error(`${o.path} belongs to region ${region}, not ${o.region}`);
@@ -149,7 +153,14 @@ export class Store {
       putRow: db.prepare('INSERT OR REPLACE INTO rows (tbl, key, value, vw, vl, vr, home, bucket, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       getEpoch: db.prepare<[string], { epoch: number; led: number | null }>('SELECT epoch, led FROM partition_epochs WHERE partition = ?'),
       setEpoch: db.prepare('INSERT INTO partition_epochs (partition, epoch, led) VALUES (?, ?, NULL) ON CONFLICT (partition) DO UPDATE SET epoch = max(epoch, excluded.epoch)'),
-      setLed: db.prepare('INSERT INTO partition_epochs (partition, epoch, led) VALUES (?, ?, ?) ON CONFLICT (partition) DO UPDATE SET epoch = max(epoch, excluded.epoch), led = excluded.led'),
+      // A new lead continues the run of leads not yet reconciled (led_since kept), or starts one.
+      setLed: db.prepare<[string, number, number, number]>(
+        'INSERT INTO partition_epochs (partition, epoch, led, led_since) VALUES (?, ?, ?, ?) ON CONFLICT (partition) DO UPDATE SET epoch = max(epoch, excluded.epoch), led_since = CASE WHEN led IS NULL THEN excluded.led ELSE coalesce(led_since, led) END, led = excluded.led',
+      ),
+      clearLed: db.prepare<[string]>('UPDATE partition_epochs SET led = NULL, led_since = NULL WHERE partition = ?'),
+      ownLeads: db.prepare<[string, string, number, number], RowLine>(
+        'SELECT tbl, key, value, vw, vl, vr, home, epoch FROM rows WHERE home = ? AND epoch BETWEEN coalesce((SELECT led_since FROM partition_epochs WHERE partition = ?), ?) AND ?',
+      ),
       putLost: db.prepare('INSERT INTO lost_writes (partition, epoch, tbl, key, value, vw, vl, vr, found_ms, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       lost: db.prepare<[number], { id: number; partition: string; epoch: number; tbl: string; key: string; value: string | null; vw: number; vl: number; vr: string; found_ms: number; acknowledged: number }>('SELECT * FROM lost_writes ORDER BY id LIMIT ?'),
       lostCount: db.prepare<[], { c: number }>('SELECT count(*) AS c FROM lost_writes'),
@@ -608,7 +619,7 @@ export class Store {
 
   /** Records that this region leads the partition under `epoch` (before it serves). */
   markLed(partition: string, epoch: number): void {
-    this.q.setLed.run(partition, epoch, epoch);
+    this.q.setLed.run(partition, epoch, epoch, epoch);
   }
 
   /** This region's own logged row changes for a partition under one epoch, in order. */
@@ -616,10 +627,14 @@ export class Store {
     return this.q.epochChanges.all(partition, epoch).map(toChange);
   }
 
-  /** The rows of a partition whose current version was written under `epoch` (what a
-   *  deposed leader compares with the new leader's: the log may have been truncated). */
-  rowsUnderEpoch(partition: string, epoch: number): StoredRow[] {
-    return this.db.prepare<[string, number], RowLine>('SELECT tbl, key, value, vw, vl, vr, home, epoch FROM rows WHERE home = ? AND epoch = ?').all(partition, epoch).map(toRow);
+  /** The rows of a partition whose current version was written under one of this region's
+   *  own leads not yet reconciled — every epoch from the run's first (led_since) to `led`
+   *  (what a deposed leader compares with the new leader's: the log may have been
+   *  truncated). Only this region led those epochs, so these are its own writes. A region
+   *  that led epochs 1 and 2 in a row and was deposed from 2 looked at epoch 2's rows only
+   *  before, and kept its unacknowledged epoch-1 rows unlisted (test/sim, seed 17854). */
+  rowsOfOwnLeads(partition: string, led: number): StoredRow[] {
+    return this.q.ownLeads.all(partition, partition, led, led).map(toRow);
   }
 
   /**
@@ -632,7 +647,7 @@ export class Store {
   reconcile(partition: string, epoch: number, items: readonly { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[], nowMs: number): number {
     return this.durably(() => {
       for (const { mine, theirs, acknowledged } of items) {
-        this.q.putLost.run(partition, epoch, mine.table, mine.key, mine.value, mine.version.wall, mine.version.logical, mine.version.region, nowMs, acknowledged ? 1 : 0);
+        this.q.putLost.run(partition, mine.epoch ?? epoch, mine.table, mine.key, mine.value, mine.version.wall, mine.version.logical, mine.version.region, nowMs, acknowledged ? 1 : 0);
         const cur = this.q.getRow.get(mine.table, mine.key);
         const curRow = cur === undefined ? null : toRow(cur);
         if (theirs !== null) this.writeRow(theirs, curRow);
@@ -641,7 +656,7 @@ export class Store {
           this.db.prepare('DELETE FROM rows WHERE tbl = ? AND key = ?').run(curRow.table, curRow.key);
         }
       }
-      this.q.setLed.run(partition, epoch, null);
+      this.q.clearLed.run(partition);
       return items.length;
     });
   }

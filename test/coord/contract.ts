@@ -112,11 +112,11 @@ export function coordinatorContract(name: string, open: () => Promise<ContractWo
       const watching = await watchLeader(b, part, (h) => seen.push(h));
       const la = await a.grantLease(2000);
       const lb = await b.grantLease(2000);
-      const takeA = await takeLeadership(a, { partition: part, region: 'us-east-1', lease: la.id });
+      const takeA = await takeLeadership(a, { partition: part, region: 'us-east-1', lease: la.id, led: null });
       assert.deepEqual(takeA.ok && takeA.epoch, 1);
-      assert.deepEqual(await takeLeadership(b, { partition: part, region: 'eu-west-1', lease: lb.id }), { ok: false, holder: { region: 'us-east-1', epoch: 1 } });
+      assert.deepEqual(await takeLeadership(b, { partition: part, region: 'eu-west-1', lease: lb.id, led: null }), { ok: false, holder: { region: 'us-east-1', epoch: 1 } });
       await releaseLeadership(a, { partition: part, region: 'us-east-1', epoch: 1, lease: la.id });
-      const takeB = await takeLeadership(b, { partition: part, region: 'eu-west-1', lease: lb.id });
+      const takeB = await takeLeadership(b, { partition: part, region: 'eu-west-1', lease: lb.id, led: null });
       assert.deepEqual(takeB.ok && takeB.epoch, 2);
       assert.deepEqual((await readLeader(a, part)).holder, { region: 'eu-west-1', epoch: 2 });
       await eventually('the follower saw every change', () => seen.length >= 4);
@@ -125,12 +125,36 @@ export function coordinatorContract(name: string, open: () => Promise<ContractWo
       await b.revokeLease(lb.id);
     });
 
+    test('eligibility: a region that led an epoch another region was granted after may not take until it reconciled', async ({ a, b }, p) => {
+      const part = `${p}orders`;
+      const la = await a.grantLease(2000);
+      assert.deepEqual((await takeLeadership(a, { partition: part, region: 'a', lease: la.id, led: null })).ok, true); // a: epoch 1
+      await releaseLeadership(a, { partition: part, region: 'a', epoch: 1, lease: la.id });
+      const lb = await b.grantLease(2000);
+      const takeB = await takeLeadership(b, { partition: part, region: 'b', lease: lb.id, led: null }); // b: epoch 2
+      assert.deepEqual(takeB.ok && takeB.epoch, 2);
+      await releaseLeadership(b, { partition: part, region: 'b', epoch: 2, lease: lb.id });
+      // a led epoch 1 and has not reconciled; b was granted 2 since: a may not take.
+      const la2 = await a.grantLease(2000);
+      assert.deepEqual(await takeLeadership(a, { partition: part, region: 'a', lease: la2.id, led: 1 }), { ok: false, holder: null, ineligible: { region: 'b', epoch: 2 } });
+      assert.equal((await readLeader(a, part)).holder, null, 'nothing was granted');
+      // b's own record: b may take again even if its store never marked epoch 2 led
+      // (a take whose answer it lost); so may a region with nothing unreconciled.
+      const lb2 = await b.grantLease(2000);
+      const again = await takeLeadership(b, { partition: part, region: 'b', lease: lb2.id, led: 1 });
+      assert.deepEqual(again.ok && again.epoch, 3);
+      await releaseLeadership(b, { partition: part, region: 'b', epoch: 3, lease: lb2.id });
+      const third = await takeLeadership(a, { partition: part, region: 'a', lease: la2.id, led: null });
+      assert.deepEqual(third.ok && third.epoch, 4, 'a, once it reconciled (nothing of its own left unreconciled), may take');
+      await a.revokeLease(la2.id);
+    });
+
     test('racing takes: exactly one wins, with a fresh epoch', async ({ a, b }, p) => {
       const part = `${p}carts`;
       const [la, lb] = await Promise.all([a.grantLease(2000), b.grantLease(2000)]);
       const results = await Promise.all([
-        takeLeadership(a, { partition: part, region: 'a', lease: la.id, minEpoch: 5 }),
-        takeLeadership(b, { partition: part, region: 'b', lease: lb.id }),
+        takeLeadership(a, { partition: part, region: 'a', lease: la.id, led: null, minEpoch: 5 }),
+        takeLeadership(b, { partition: part, region: 'b', lease: lb.id, led: null }),
       ]);
       assert.equal(results.filter((r) => r.ok).length, 1, JSON.stringify(results));
       await Promise.all([a.revokeLease(la.id), b.revokeLease(lb.id)]);

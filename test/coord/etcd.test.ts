@@ -65,7 +65,7 @@ describe('etcd coordinator: one member lost', () => {
       const r2 = await putIf(coord, { key: 'k', value: 'two' }, { kind: 'revision', modRevision: r1 });
       assert.ok(r2 > r1);
       await assert.rejects(putIf(coord, { key: 'k', value: 'stale' }, { kind: 'revision', modRevision: r1 }), /changed since/);
-      const take = await takeLeadership(coord, { partition: 'accounts', region: 'eu-west-1', lease: lease.id });
+      const take = await takeLeadership(coord, { partition: 'accounts', region: 'eu-west-1', lease: lease.id, led: null });
       assert.equal(take.ok, true);
       await coord.revokeLease(lease.id);
       assert.equal(await coord.get('leader/accounts'), null, 'revoked with two members: the leader key is gone');

@@ -3,12 +3,15 @@
 // src/coord/leader.ts over a Coordinator: leases with a TTL on the coordinator's own
 // clock, `leader/<partition>` bound to the taker's lease and put by compare-and-set only
 // when absent, an epoch record that only grows, watch events on every change of a leader
-// key (an expiry included).
+// key (an expiry included). A take is refused to a region that is not eligible
+// (takeLeadership's rule, `mayTake`: another region was granted an epoch after the one the
+// taker led and has not reconciled) — unless `ignoreEligibility` (a mutant: any region takes).
 //
 // Time is the world's true time: a lease granted (or kept alive) at t expires at t + TTL,
 // whatever the regions' clocks say — which is exactly the hazard lease safety is about.
 // `leaseAt` answers the invariant "a region passing mayServe holds the lease now".
 
+import { mayTake } from '../../src/coord/index.js';
 import type { LeaderRecord } from '../../src/replication/index.js';
 import type { CoordOp, CoordResult } from './protocol.js';
 
@@ -32,7 +35,8 @@ export interface CoordChange {
 export class SimCoordinator {
   private readonly leases = new Map<number, Lease>();
   private readonly leaders = new Map<string, LeaderKey>();
-  private readonly epochs = new Map<string, number>();
+  /** epoch/<partition>: the highest epoch granted, and to whom. */
+  private readonly epochs = new Map<string, LeaderRecord>();
   /** sync/<partition>: the synchronous follower the leaders recorded. */
   private readonly syncFollowers = new Map<string, string>();
   private nextLease = 1;
@@ -40,7 +44,10 @@ export class SimCoordinator {
   /** Paused (a coordinator outage): requests go unanswered; leases keep their deadlines. */
   pausedUntilMs = 0;
 
-  constructor(private readonly leaseTtlMs: number) {}
+  constructor(
+    private readonly leaseTtlMs: number,
+    private readonly ignoreEligibility = false,
+  ) {}
 
   /** Drops what expired by `nowMs`: the leader keys bound to expired leases go with them. */
   expire(nowMs: number): CoordChange[] {
@@ -76,12 +83,14 @@ export class SimCoordinator {
       case 'take': {
         const held = this.holder(partition);
         if (held !== null) return { result: { kind: 'refused', holder: held, revision: this.revision }, changes };
+        const last = this.epochs.get(partition);
+        if (last !== undefined && !this.ignoreEligibility && !mayTake(from, op.led, last)) return { result: { kind: 'ineligible', last }, changes };
         // takeLeadership: the next epoch after the record, at least what the taker has seen.
-        const epoch = Math.max((this.epochs.get(partition) ?? 0) + 1, op.minEpoch);
+        const epoch = Math.max((last?.epoch ?? 0) + 1, op.minEpoch);
         const lease = this.nextLease++;
         this.leases.set(lease, { holder: from, expiresAtMs: nowMs + this.leaseTtlMs });
         this.leaders.set(partition, { region: from, epoch, lease });
-        this.epochs.set(partition, epoch);
+        this.epochs.set(partition, { region: from, epoch });
         changes.push({ partition, holder: { region: from, epoch }, revision: ++this.revision });
         return { result: { kind: 'taken', epoch, lease }, changes };
       }

@@ -15,15 +15,13 @@
 //   every 250 ms; nothing is served meanwhile), then from the other candidates up in this
 //   region's view, best effort; then caughtUp(). Abandoned once the take is over;
 // - reconcile: the deposed leader pulls the new leader's rows and replaces each row that
-//   carries its old epoch (Store.rowsUnderEpoch) that the leader does not hold at the same
+//   carries an epoch of its own run of leads (Store.rowsOfOwnLeads) that the leader does not hold at the same
 //   version, recording its own in lost writes;
-// - no take while the store says this region led an older epoch than the newest known
-//   (led < epoch: its rows not reconciled): the take is not sent, and `unavailable` is fed
-//   in after the rank delay (leaders.ts setTimeout), so the core asks again then;
-// - a take granted an epoch more than one past `led` that the store never heard of (someone
-//   led in between, unheard): the store learns the epoch, the lease is released unused (no
-//   markLed, nothing served), and `unavailable` follows the release's answer (or its
-//   timeout) after the rank delay — the region reconciles with the next leader first.
+// - a take carries the store's `led` (the epoch this region led and has not reconciled);
+//   the coordinator refuses it while another region was granted a later epoch (`ineligible`):
+//   the store learns that epoch, and `unavailable` is fed in after the rank delay
+//   (leaders.ts setTimeout), so the core asks again then — by when the next leader may have
+//   shown itself and been reconciled with.
 // `bestEffortCatchUp` turns the follower choice and catch-up back to the code before the
 // fix: the first other candidate up, nothing recorded, every candidate up pulled once and a
 // failed pull skipped.
@@ -57,14 +55,6 @@ export interface LeadersOptions {
   readonly reconcileByStoreLed: boolean;
   /** leaders.ts before the fix: the recorded-follower cache survives a new take. */
   readonly keepSyncCacheOnTake: boolean;
-  /** leaders.ts before the fix of findings #7 (rule 1): take while led < epoch. */
-  readonly takeWhileUnreconciled: boolean;
-  /** leaders.ts before the fix of findings #7 (rule 2): keep a take whose epoch skips one
-   *  the store never heard of. */
-  readonly keepEpochSkippingTake: boolean;
-  /** leaders.ts before the fix of finding 8 A: the give-back test read the store after the
-   *  take's answer, by when the region's own watch event may have raised the epoch. */
-  readonly readEpochAfterTake: boolean;
 }
 
 /** leaders.ts catchUp: how long it waits before asking again. */
@@ -76,9 +66,8 @@ interface Partition {
   holder: LeaderRecord | null;
   revision: number;
   lease: number | null;
-  /** The one coordinator conversation in flight for this partition; `givingBack`: the
-   *  epoch of a lease released unused because it skipped one (a retake follows). */
-  coord: { id: number; op: CoordOp['kind']; sentAtMs: number; givingBack?: number; before?: { epoch: number; led: number | null } } | null;
+  /** The one coordinator conversation in flight for this partition. */
+  coord: { id: number; op: CoordOp['kind']; sentAtMs: number } | null;
   /** Catch-up in flight: reading sync/<partition> (required undefined), pulling from the
    *  recorded follower (`requiredPull`), then the others (`waiting`). */
   catchUp: CatchUp | null;
@@ -229,24 +218,19 @@ export class SimLeaders {
     if (this.events.length > 20) this.events.shift();
   }
 
-  private coordRequest(p: string, part: Partition, op: CoordOp, nowMs: number, how: { untracked?: true; givingBack?: number; before?: { epoch: number; led: number | null } } = {}): void {
+  private coordRequest(p: string, part: Partition, op: CoordOp, nowMs: number, how: { untracked?: true } = {}): void {
     const id = this.nextId++;
     const untracked = how.untracked === true;
-    if (!untracked) part.coord = { id, op: op.kind, sentAtMs: nowMs, ...(how.givingBack !== undefined && { givingBack: how.givingBack }), ...(how.before !== undefined && { before: how.before }) };
+    if (!untracked) part.coord = { id, op: op.kind, sentAtMs: nowMs };
     this.o.emit({ kind: 'send', to: coordinatorId, toIncarnation: null, message: { kind: 'coord', id, partition: p, op } });
     if (!untracked) this.o.emit({ kind: 'timer', afterMs: this.o.coordTimeoutMs, input: { kind: 'timeout', nowMs: 0, dest: p, request: 'coord', id } });
   }
 
   private run(p: string, part: Partition, e: LeadershipEffect, nowMs: number): void {
     switch (e.kind) {
-      case 'take': {
-        // leaders.ts (findings #7): not while this region still has an older epoch's rows
-        // to reconcile — markLed would overwrite led and bury them unlisted.
-        const pe = this.o.store.partitionEpoch(p);
-        if (!this.o.takeWhileUnreconciled && pe.led !== null && pe.led < pe.epoch) return this.retakeLater(p);
-        // leaders.ts (finding 8 A): the give-back test uses what the store knew before the take.
-        return this.coordRequest(p, part, { kind: 'take', minEpoch: e.epoch }, nowMs, { before: { epoch: pe.epoch, led: pe.led } });
-      }
+      case 'take':
+        // leaders.ts: the coordinator judges eligibility from the store's led.
+        return this.coordRequest(p, part, { kind: 'take', minEpoch: e.epoch, led: this.o.store.partitionEpoch(p).led }, nowMs);
       case 'renew':
         if (part.lease === null) return;
         return this.coordRequest(p, part, { kind: 'renew', lease: part.lease }, nowMs);
@@ -288,25 +272,10 @@ export class SimLeaders {
     this.o.emit({ kind: 'timer', afterMs: this.o.config.rankDelayMs, input: { kind: 'timeout', nowMs: 0, dest: p, request: 'retake', id: 0 } });
   }
 
-  /** The rank delay after a take not sent, or a lease given back, is over. */
+  /** The rank delay after a take found ineligible is over. */
   retakeDue(nowMs: number, partition: string): void {
     if (!this.retakes.delete(partition)) return;
     this.input(partition, { kind: 'unavailable', nowMs });
-  }
-
-  /** leaders.ts (findings #7): a take granted an epoch that skips one this store never
-   *  heard of while its own older rows are unreconciled. Another region led in between:
-   *  learn the epoch (so led < epoch and no take until reconciled) and give the lease back
-   *  unused; the retake is scheduled once the release is answered or timed out. */
-  private giveBack(p: string, part: Partition, epoch: number, lease: number, nowMs: number): void {
-    this.o.store.raiseEpoch(p, epoch);
-    this.coordRequest(p, part, { kind: 'release', lease, epoch }, nowMs, { givingBack: epoch });
-  }
-
-  /** The give-back's release is over (answered or timed out): as leaders.ts after its await. */
-  private gaveBack(p: string, nowMs: number, epoch: number): void {
-    this.note(p, nowMs, `gave back epoch ${epoch}: epoch ${this.o.store.partitionEpoch(p).led ?? 'none'}'s rows are not reconciled yet`);
-    this.retakeLater(p);
   }
 
   private pull(p: string, peer: string, purpose: 'catch-up' | 'reconcile'): number {
@@ -407,7 +376,7 @@ export class SimLeaders {
     for (const c of rows) if (c.kind === 'row') theirsById.set(`${c.table}\0${c.key}`, { table: c.table, key: c.key, value: c.value, version: c.version, home: c.home, ...(c.epoch !== undefined && { epoch: c.epoch }) });
     const items: { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[] = [];
     // From the rows, not the log: the log may be truncated once peers acknowledged.
-    for (const mine of this.o.store.rowsUnderEpoch(pull.partition, rec.epoch)) {
+    for (const mine of this.o.store.rowsOfOwnLeads(pull.partition, rec.epoch)) {
       const theirs = theirsById.get(`${mine.table}\0${mine.key}`) ?? null;
       if (theirs !== null && theirs.version.wall === mine.version.wall && theirs.version.logical === mine.version.logical && theirs.version.region === mine.version.region) continue;
       // survive: region tables are acknowledged only after the sync push: never at commit.
@@ -447,11 +416,12 @@ export class SimLeaders {
     if (c === null || c.id !== id) return; // timed out already
     part.coord = null;
     switch (result.kind) {
+      case 'ineligible':
+        // leaders.ts: the store learns the epoch; the take is asked again after the rank delay.
+        this.o.store.raiseEpoch(partition, result.last.epoch);
+        this.note(partition, nowMs, `may not take yet: ${result.last.region} was granted epoch ${result.last.epoch}`);
+        return this.retakeLater(partition);
       case 'taken': {
-        // leaders.ts reads it before the take (finding 8 A); readEpochAfterTake: after the answer,
-        // as it did, when the region's own watch event may have raised it already.
-        const before = this.o.readEpochAfterTake || c.before === undefined ? this.o.store.partitionEpoch(partition) : c.before;
-        if (!this.o.keepEpochSkippingTake && before.led !== null && result.epoch > before.led + 1 && before.epoch < result.epoch - 1) return this.giveBack(partition, part, result.epoch, result.lease, nowMs);
         part.lease = result.lease;
         // Another leader may have recorded another follower since: record ours anew.
         if (!this.o.keepSyncCacheOnTake) this.recorded.delete(partition);
@@ -468,7 +438,6 @@ export class SimLeaders {
         if (result.revision >= part.revision) part.revision = result.revision;
         return this.input(partition, { kind: 'refused', holder: result.holder, nowMs });
       case 'released':
-        if (c.givingBack !== undefined) this.gaveBack(partition, nowMs, c.givingBack);
         return;
       default:
         return unreachable(result);
@@ -490,9 +459,8 @@ export class SimLeaders {
       return;
     }
     if (part.coord === null || part.coord.id !== id) return;
-    const { op, givingBack } = part.coord;
+    const { op } = part.coord;
     part.coord = null;
-    if (givingBack !== undefined) return this.gaveBack(partition, nowMs, givingBack);
     if (op === 'release') return;
     this.input(partition, { kind: 'unavailable', nowMs });
   }

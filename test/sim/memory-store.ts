@@ -21,9 +21,10 @@ export interface Disk {
   seq: number;
   readonly inbound: Map<string, { applied: number; sourceMs: number }>;
   readonly outboundAcks: Map<string, number>;
-  /** Per home partition: the newest epoch known, and the one this region leads (led)
-   *  under — Store's partition_epochs. */
-  readonly epochs: Map<string, { epoch: number; led: number | null }>;
+  /** Per home partition: the newest epoch known, the one this region led (led) and has not
+   *  reconciled, and the first of that run of its own leads (ledSince) — Store's
+   *  partition_epochs. */
+  readonly epochs: Map<string, { epoch: number; led: number | null; ledSince?: number | null }>;
   /** A deposed leader's writes that reconciliation set aside — Store's lost_writes. */
   readonly lostWrites: LostWrite[];
   /** Ghost (not Store's): how many times rows or slots changed here; the world's
@@ -57,6 +58,9 @@ export interface StoreFaults {
    *  refused even before the region has heard of that epoch. On unless false (false: the
    *  code before the fix, the epoch known only). */
   readonly refuseNewerEpochs?: boolean;
+  /** Store before the fix of seed 17854: a reconcile compares the rows of the last epoch
+   *  led only, not those of every epoch of the run of leads not yet reconciled. */
+  readonly reconcileLastLedOnly?: boolean;
 }
 
 export function emptyDisk(): Disk {
@@ -113,23 +117,28 @@ export class MemoryStore {
   // ---- leadership: epochs, reconciliation, lost writes (Store's rules)
 
   partitionEpoch(partition: string): { epoch: number; led: number | null } {
-    return this.disk.epochs.get(partition) ?? { epoch: 0, led: null };
+    const e = this.disk.epochs.get(partition);
+    return e === undefined ? { epoch: 0, led: null } : { epoch: e.epoch, led: e.led };
   }
 
   raiseEpoch(partition: string, epoch: number): void {
-    const cur = this.partitionEpoch(partition);
+    const cur = this.disk.epochs.get(partition) ?? { epoch: 0, led: null };
     if (epoch > cur.epoch) this.disk.epochs.set(partition, { ...cur, epoch });
   }
 
+  /** Store.markLed: a new lead continues the run not yet reconciled, or starts one. */
   markLed(partition: string, epoch: number): void {
-    const cur = this.partitionEpoch(partition);
-    this.disk.epochs.set(partition, { epoch: Math.max(cur.epoch, epoch), led: epoch });
+    const cur = this.disk.epochs.get(partition) ?? { epoch: 0, led: null };
+    const ledSince = cur.led === null ? epoch : (cur.ledSince ?? cur.led);
+    this.disk.epochs.set(partition, { epoch: Math.max(cur.epoch, epoch), led: epoch, ledSince });
   }
 
-  /** Store.rowsUnderEpoch: the partition's rows whose current version was written under
-   *  `epoch` (with `reconcileFromLog`, the old rule: this region's logged row changes of
-   *  that epoch, from the log as it is now — truncated entries are gone). */
-  rowsUnderEpoch(partition: string, epoch: number): StoredRow[] {
+  /** Store.rowsOfOwnLeads: the partition's rows whose current version was written under an
+   *  epoch of this region's run of leads not yet reconciled, ledSince..`epoch` (with
+   *  `reconcileLastLedOnly`, `epoch` alone; with `reconcileFromLog`, the old rule: this
+   *  region's logged row changes of that epoch, from the log as it is now — truncated
+   *  entries are gone). */
+  rowsOfOwnLeads(partition: string, epoch: number): StoredRow[] {
     if (this.faults.reconcileFromLog === true) {
       const out = new Map<string, StoredRow>();
       for (const c of this.disk.log) {
@@ -140,7 +149,8 @@ export class MemoryStore {
       }
       return [...out.values()];
     }
-    return [...this.disk.rows.values()].filter((r) => r.home === partition && (r.epoch ?? 0) === epoch);
+    const since = this.faults.reconcileLastLedOnly === true ? epoch : (this.disk.epochs.get(partition)?.ledSince ?? epoch);
+    return [...this.disk.rows.values()].filter((r) => r.home === partition && (r.epoch ?? 0) >= since && (r.epoch ?? 0) <= epoch);
   }
 
   /** A new leader, caught up, writes every row of the partition it holds from an older
@@ -166,14 +176,14 @@ export class MemoryStore {
    *  in lost writes; bypasses last-writer-wins on purpose; clears `led`. */
   reconcile(partition: string, epoch: number, items: readonly { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[], nowMs: number): number {
     for (const { mine, theirs, acknowledged } of items) {
-      this.disk.lostWrites.push({ partition, epoch, row: mine, acknowledged, foundMs: nowMs });
+      this.disk.lostWrites.push({ partition, epoch: mine.epoch ?? epoch, row: mine, acknowledged, foundMs: nowMs });
       if (theirs !== null) {
         this.clock.observe(theirs.version, nowMs);
         this.disk.rows.set(rowId(theirs.table, theirs.key), theirs);
       } else this.disk.rows.delete(rowId(mine.table, mine.key));
     }
     const cur = this.partitionEpoch(partition);
-    this.disk.epochs.set(partition, { ...cur, led: null });
+    this.disk.epochs.set(partition, { epoch: cur.epoch, led: null, ledSince: null });
     if (items.length > 0) this.disk.writes++;
     return items.length;
   }

@@ -55,8 +55,10 @@ export interface AeClass {
 export const coordinatorId = 'coordinator';
 
 export type CoordOp =
-  /** Grant a lease and put leader/<partition> bound to it with the next epoch (>= minEpoch), if free. */
-  | { readonly kind: 'take'; readonly minEpoch: number }
+  /** Grant a lease and put leader/<partition> bound to it with the next epoch (>= minEpoch),
+   *  if free and the taker is eligible (`led`: the epoch its store says it led and has not
+   *  reconciled; takeLeadership's rule). */
+  | { readonly kind: 'take'; readonly minEpoch: number; readonly led: number | null }
   | { readonly kind: 'renew'; readonly lease: number }
   | { readonly kind: 'release'; readonly lease: number; readonly epoch: number }
   | { readonly kind: 'read' }
@@ -67,6 +69,8 @@ export type CoordOp =
 
 export type CoordResult =
   | { readonly kind: 'taken'; readonly epoch: number; readonly lease: number }
+  /** The key is free, but `last` (another region) was granted an epoch after the taker's led. */
+  | { readonly kind: 'ineligible'; readonly last: LeaderRecord }
   | { readonly kind: 'renewed' }
   /** A take found the key held, or a renewal found the lease gone: who holds it now. */
   | { readonly kind: 'refused'; readonly holder: LeaderRecord | null; readonly revision: number }
@@ -103,8 +107,8 @@ export type RegionInput =
   | { readonly kind: 'timeout'; readonly nowMs: number; readonly dest: string; readonly request: TimedRequest; readonly id: number }
   | { readonly kind: 'client'; readonly nowMs: number; readonly requestId: number; readonly request: ClientRequest };
 
-/** 'retake': not a request but leaders.ts's setTimeout before a take is tried again (an
- *  unreconciled region's take, or a lease given back): `dest` is the partition. */
+/** 'retake': not a request but leaders.ts's setTimeout before a take is tried again (a
+ *  take the coordinator found ineligible): `dest` is the partition. */
 export type TimedRequest = 'batch' | 'snapshot' | 'coord' | 'sync' | 'pull' | 'forward' | 'ae' | 'retake';
 
 export type RegionEffect =

@@ -80,19 +80,9 @@ export interface RegionFaults extends StoreFaults {
   /** leaders.ts before the fix: the synchronous follower recorded by this life is kept
    *  when it takes leadership again (another leader may have recorded another since). */
   readonly keepSyncCacheOnTake?: boolean;
-  /** leaders.ts before the fix of findings #7 (rule 1): a region takes the partition while
-   *  its store has led < epoch (an older epoch's rows not reconciled); markLed then
-   *  overwrites led and buries them. The default is leaders.ts now: no take, the take is
-   *  tried again after the rank delay. */
-  readonly takeWhileUnreconciled?: boolean;
-  /** leaders.ts before the fix of findings #7 (rule 2): a take granted an epoch that skips
-   *  one the store never heard of is kept (markLed, catch-up, serve). The default is
-   *  leaders.ts now: the lease is given back unused and the store learns the epoch, so the
-   *  region reconciles with the next leader first. */
-  readonly keepEpochSkippingTake?: boolean;
-  /** leaders.ts before the fix of finding 8 A: rule 2's test reads the store after the take's
-   *  answer (the region's own watch event may have raised the epoch by then). */
-  readonly readEpochAfterTake?: boolean;
+  /** The coordinator before takeLeadership's eligibility rule: any region takes a free
+   *  key, whatever it led and has not reconciled (findings #7 and #8). Read by the world. */
+  readonly ignoreEligibility?: boolean;
   /** No anti-entropy (the stream-only world of the mutant tests; README). */
   readonly noAntiEntropy?: boolean;
 }
@@ -167,9 +157,6 @@ export class ReplicatingRegion implements RegionActor {
       bestEffortCatchUp: o.faults?.bestEffortCatchUp === true,
       reconcileByStoreLed: o.faults?.reconcileByStoreLed !== false,
       keepSyncCacheOnTake: o.faults?.keepSyncCacheOnTake === true,
-      takeWhileUnreconciled: o.faults?.takeWhileUnreconciled === true,
-      keepEpochSkippingTake: o.faults?.keepEpochSkippingTake === true,
-      readEpochAfterTake: o.faults?.readEpochAfterTake === true,
     });
   }
 

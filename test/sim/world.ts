@@ -157,7 +157,7 @@ export class SimWorld {
       delayMsJitter: Math.floor(this.rand() * 60),
     };
     this.network = new SimNetwork(mulberry32(Math.floor(this.rand() * 2 ** 32)), faults);
-    this.coordinator = new SimCoordinator(opts.leadership.leaseTtlMs);
+    this.coordinator = new SimCoordinator(opts.leadership.leaseTtlMs, ablations.ignoreEligibility === true);
     // A partition per home region; candidates: the home, then the other allowed regions in
     // the topology's order (the first of them is the synchronous follower).
     this.partitions = new Map(this.regions.map((h) => [h, [h, ...this.residency.allowedFor(h).filter((r) => r !== h)]]));

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { formatHlc } from '../../src/lib/index.js';
 import { bucketCount, ResidencyRefusal, Store, type StoreOptions } from '../../src/store/index.js';
 
@@ -153,5 +154,43 @@ describe('store: changes from elsewhere', () => {
     }
     assert.equal(seen.length, 10);
     assert.equal(new Set(seen).size, 10);
+  });
+});
+
+describe('store: leadership epochs', () => {
+  const put = (key: string, epoch: number) => ({ write: { op: 'put' as const, table: 'accounts', key, value: `"${key}"`, home: 'us-east-1', epoch } });
+  it('a run of leads not yet reconciled covers every epoch of the run; a reconcile ends it', () => {
+    const s = open('us-east-1');
+    s.markLed('us-east-1', 1);
+    s.commit([put('a', 1)], 1000);
+    // Led again, epoch 2, without a reconcile between (its own take of 2 found nobody after 1).
+    s.markLed('us-east-1', 2);
+    s.commit([put('b', 2)], 1001);
+    assert.deepEqual(s.partitionEpoch('us-east-1'), { epoch: 2, led: 2 });
+    assert.deepEqual(s.rowsOfOwnLeads('us-east-1', 2).map((r) => r.key).sort(), ['a', 'b'], 'epoch 1 rows are still this region\'s to reconcile');
+    s.reconcile('us-east-1', 2, [], 1002);
+    assert.deepEqual(s.partitionEpoch('us-east-1'), { epoch: 2, led: null });
+    s.markLed('us-east-1', 5);
+    s.commit([put('c', 5)], 1003);
+    assert.deepEqual(s.rowsOfOwnLeads('us-east-1', 5).map((r) => r.key), ['c'], 'a new run starts at its first lead');
+    s.close();
+  });
+
+  it('opens a schema-1 file (no led_since): its run of leads starts at led', () => {
+    const path = join(dir, 'schema1.db');
+    const s = open('us-east-1', { path });
+    s.markLed('us-east-1', 1);
+    s.commit([put('a', 1)], 1000);
+    s.markLed('us-east-1', 3);
+    s.commit([put('b', 3)], 1001);
+    s.close();
+    // Make it a schema-1 file: partition_epochs without the column.
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE pe1 (partition TEXT PRIMARY KEY, epoch INTEGER NOT NULL, led INTEGER) WITHOUT ROWID; INSERT INTO pe1 SELECT partition, epoch, led FROM partition_epochs; DROP TABLE partition_epochs; ALTER TABLE pe1 RENAME TO partition_epochs');
+    raw.close();
+    const again = open('us-east-1', { path });
+    assert.deepEqual(again.partitionEpoch('us-east-1'), { epoch: 3, led: 3 });
+    assert.deepEqual(again.rowsOfOwnLeads('us-east-1', 3).map((r) => r.key), ['b']);
+    again.close();
   });
 });
