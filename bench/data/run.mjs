@@ -34,6 +34,8 @@ import { release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuLayout, cpuMeter, exited, has, log, machineBusyTicks, machineTicks, clkTck, memory, processes, round, runnerOptions, sleep, treeTicks, waitQuiet } from '../lib.mjs';
+// The flags a region node runs with (dist: run `npm run build` first, as the benchmark says).
+import { regionNodeV8Flags } from '../../dist/world/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -129,7 +131,7 @@ if (!existsSync(join(root, 'dist/world/index.js'))) {
 const { ncpu, pin, serverCpu, clientCpu } = cpuLayout(args['no-pin']);
 const meridianBin = join(root, 'bin/meridian.js');
 /** As bin/meridian.js's first line (and the local world) runs a node. */
-const nodeFlags = ['--max-semi-space-size=2', ...(process.env.MERIDIAN_NODE_FLAGS ? process.env.MERIDIAN_NODE_FLAGS.split(' ') : []), ...(process.env.MERIDIAN_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MERIDIAN_PROF_DIR}`] : [])];
+const nodeFlags = [...regionNodeV8Flags, ...(process.env.MERIDIAN_NODE_FLAGS ? process.env.MERIDIAN_NODE_FLAGS.split(' ') : []), ...(process.env.MERIDIAN_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MERIDIAN_PROF_DIR}`] : [])];
 
 // The world's processes are its supervisor's, not the lab's: kill them on exit before the
 // lab removes the directory they write to (listeners run in the order they were added).

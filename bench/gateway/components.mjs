@@ -2,7 +2,7 @@
 // the profile points at, in microseconds per call, with a what-if beside some of them.
 // Diagnosis only (run.mjs runs it when it profiles); nothing here changes src/.
 //
-//   node --max-semi-space-size=2 bench/gateway/components.mjs
+//   node --max-semi-space-size=4 bench/gateway/components.mjs
 //
 // Prints one JSON line: { name: { usPerOp, opsPerSec } }. Times are this process's CPU time
 // (process.cpuUsage: user + system, GC threads included), not wall time, so another busy

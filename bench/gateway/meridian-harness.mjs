@@ -3,7 +3,7 @@
 // exactly as `meridian node --roles gateway` builds it (src/cli/node.ts), on the topology
 // file the runner writes (one region whose `app` is the benchmark's origin).
 //
-//   MERIDIAN_MESH_SECRET=... node --max-semi-space-size=2 bench/gateway/meridian-harness.mjs \
+//   MERIDIAN_MESH_SECRET=... node --max-semi-space-size=4 bench/gateway/meridian-harness.mjs \
 //       --config FILE --region ID [--http-port 0] [--what-if no-cache-stage,no-metrics,origin-only]
 //
 // --what-if (diagnosis only, never the benchmark's Meridian row): after start(), patches this

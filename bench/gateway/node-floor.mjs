@@ -4,8 +4,8 @@
 // work (no stages, no cache lookup, no header filtering beyond the hop-by-hop ones, no
 // metrics, no server-timing). What node itself costs per request on this machine.
 //
-//   node --max-semi-space-size=2 bench/gateway/node-floor.mjs --mode proxy --upstream http://127.0.0.10:PORT [--host 127.0.0.1] [--port 0]
-//   node --max-semi-space-size=2 bench/gateway/node-floor.mjs --mode static --body-bytes 128 [--host ...] [--port 0]
+//   node --max-semi-space-size=4 bench/gateway/node-floor.mjs --mode proxy --upstream http://127.0.0.10:PORT [--host 127.0.0.1] [--port 0]
+//   node --max-semi-space-size=4 bench/gateway/node-floor.mjs --mode static --body-bytes 128 [--host ...] [--port 0]
 //
 // Prints {"ready":true,"port":N,"pid":P} on stdout once it listens; exits on SIGTERM,
 // SIGINT, or when standard input closes.

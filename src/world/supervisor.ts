@@ -29,6 +29,9 @@ import { catalogItems } from './user-requests.js';
 import { UserDriver } from './users.js';
 import { WanEmulator, type PartitionMode } from './wan.js';
 
+/** V8 flags a region node runs with, as bin/meridian.js's first line has them (why: there). */
+export const regionNodeV8Flags: readonly string[] = ['--max-semi-space-size=4'];
+
 export interface WorldOptions {
   /** The topology file's text (loopback addresses only). */
   readonly topologyYaml: string;
@@ -155,7 +158,7 @@ export class World {
       const node = new WorldChild({
         name: `${id}/node`,
         command: process.execPath,
-        args: ['--max-semi-space-size=2', ...(process.env.MERIDIAN_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MERIDIAN_PROF_DIR}`] : []), meridianBin, 'node', '--config', topologyPath, '--region', id, '--exit-with-parent',
+        args: [...regionNodeV8Flags, ...(process.env.MERIDIAN_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MERIDIAN_PROF_DIR}`] : []), meridianBin, 'node', '--config', topologyPath, '--region', id, '--exit-with-parent',
           '--data-dir', join(this.o.runDir, id, 'data'), ...(meshVia === '' ? [] : ['--mesh-via', meshVia]), ...coordArgs],
         env: nodeEnv,
         logFile: join(this.o.runDir, 'logs', `${id}.node.log`),
