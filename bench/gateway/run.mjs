@@ -741,7 +741,10 @@ async function main() {
   ]) {
     if (!wanted(short)) continue;
     const profile = await meridianRun({ kind, path, whatIf: [], flags: nodeFlags, profile: true }, origin, originPort);
-    diagnosis[kind] = { path, profile, whatIfs: await whatIfRuns(kind, path, whatIfs, origin, originPort) };
+    // Hits cost more in the benchmark's process, which carried the proxied load first, than
+    // in a fresh one: the same profile after as many seconds of proxied load, to compare.
+    const afterProxied = kind === 'hits' ? await meridianRun({ kind: 'hits-after-proxied', path, whatIf: [], flags: nodeFlags, profile: true, preload: { path: '/nostore', seconds: 2 * settings.durationSec } }, origin, originPort) : undefined;
+    diagnosis[kind] = { path, profile, ...(afterProxied !== undefined && { afterProxied }), whatIfs: await whatIfRuns(kind, path, whatIfs, origin, originPort) };
   }
   await stop(origin);
   if (Object.keys(diagnosis).length > 0) diagnosis.components = components();
@@ -750,9 +753,10 @@ async function main() {
     const { formatSummary } = await import('../dns/profile-summary.mjs');
     for (const [kind, d] of Object.entries(diagnosis)) {
       if (kind === 'components') continue;
-      if (d.profile?.summary) {
-        const s = d.profile.summary;
-        console.log(`\nprofile of Meridian under load, ${kind} (GET ${d.path}; ${fmtInt(d.profile.rps)} req/s while profiled; ${d.profile.file}; the ${settings.profileDurationSec} s of measured load only):`);
+      for (const [label, pr] of [['', d.profile], [`, after ${2 * settings.durationSec} s of proxied load`, d.afterProxied]]) {
+        if (!pr?.summary) continue;
+        const s = pr.summary;
+        console.log(`\nprofile of Meridian under load, ${kind}${label} (GET ${d.path}; ${fmtInt(pr.rps)} req/s while profiled, ${pr.serverCpuUsPerRequest} us CPU/req; ${pr.file}; the ${settings.profileDurationSec} s of measured load only):`);
         console.log(formatSummary({ ...s, modules: s.modules.slice(0, 15), selfTop: s.selfTop.slice(0, 25), inclusiveTop: s.inclusiveTop.slice(0, 25) }));
       }
       console.log(`\nwhat-ifs, ${kind} (GET ${d.path}; one Meridian process each, ${settings.warmupSec} s warm-up, then 2 x ${settings.profileDurationSec / 2} s ABBA; patched in memory, src/ untouched):`);
@@ -780,7 +784,7 @@ function varnishStats(dir) {
 
 /** A fresh Meridian process on the origin: warm-up, then a measured wrk run; with
  *  profile, under node --cpu-prof, the profile cut to the measured run and summarised. */
-async function meridianRun({ kind, path, whatIf, flags, profile }, origin, originPort) {
+async function meridianRun({ kind, path, whatIf, flags, profile, preload }, origin, originPort) {
   const dir = mkdtempSync(join(lab.workDir(), `${kind}-`));
   log(`diagnosis, ${kind}: ${profile ? 'profile (node --cpu-prof)' : `what-if [${[...whatIf, ...(flags.length === 0 ? ['no node flags'] : flags)].join(', ')}]`}: ${settings.warmupSec} s warm-up + ${settings.profileDurationSec} s of wrk on ${path}`);
   const meshPort = await freePort(hosts.meridian);
@@ -794,6 +798,7 @@ async function meridianRun({ kind, path, whatIf, flags, profile }, origin, origi
   const check = await get(host, port, path);
   if (check.status !== 200) throw new Error(`diagnosis Meridian (${whatIf.join(',')}): GET ${path} answered ${check.status}`);
   const url = `http://${ready.http}${path}`;
+  if (preload !== undefined) await wrk(`http://${ready.http}${preload.path}`, preload.seconds, child.pid, origin.pid);
   if (settings.warmupSec > 0) await wrk(url, settings.warmupSec, child.pid, kind === 'proxied' ? origin.pid : null);
   const from = Date.now() - t0;
   const r = await wrk(url, settings.profileDurationSec, child.pid, kind === 'proxied' ? origin.pid : null);
