@@ -59,7 +59,8 @@ const usage = `usage: node bench/gateway/run.mjs [options]
   --profile            profile Meridian (and run the what-ifs) even when it meets the targets
   --no-profile         never profile, no what-ifs
   --profile-duration S seconds of profiled load, and of each what-if run (default 6)
-  --out FILE           results (default bench/gateway/last-run.json)`;
+  --out FILE           results (default bench/gateway/last-run.json)
+environment: MERIDIAN_NODE_FLAGS="--flag ..." adds node flags to Meridian and the node floors (a what-if)`;
 
 // Flags, --help and number checks: the runners' shared parser (bench/lib.mjs).
 const { args, num } = runnerOptions(usage, {
