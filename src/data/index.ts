@@ -3,5 +3,5 @@
 export { planOf, type TablePlan, type PlacementView } from './tables.js';
 export { placeRead, placeWrite, type Placement, type Consistency, type RowFacts } from './placement.js';
 export { parseDataRequest, dataPrefix, type DataRequest } from './route.js';
-export { DataService, primaryPartition, dataFromHeader, servedByHeader, type DataServiceOptions, type ReplicationHooks } from './service.js';
+export { DataService, primaryPartition, dataFromHeader, reconcileEpochHeader, servedByHeader, type DataServiceOptions, type ReplicationHooks } from './service.js';
 export { GroupWriter, QueueFullError } from './writer.js';

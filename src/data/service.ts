@@ -19,6 +19,10 @@ export const primaryPartition = '@primary';
 
 /** Marks a request one region forwarded to another: it is run there, never forwarded on. */
 export const dataFromHeader = 'x-meridian-data-from';
+/** On a region's local read: answer only if this node caught up as the row's partition's
+ *  leader under this epoch or a later one (a deposed leader's reconcile; before its
+ *  catch-up the leader's rows may lack acknowledged writes — test/sim, seed 15863). */
+export const reconcileEpochHeader = 'x-meridian-reconcile-epoch';
 export const servedByHeader = 'x-meridian-served-by';
 const maxIdempotencyKey = 200;
 
@@ -41,6 +45,9 @@ export interface LeadershipHooks {
   recordSyncFollower(partition: string, region: string): Promise<void>;
   /** Strong operations stop while this node's clock is off (and say why). */
   clock(): { ok: true } | { ok: false; reason: string };
+  /** The newest epoch this node caught up for as the partition's leader (0: none), for a
+   *  deposed leader's reconcile reads. */
+  caughtUpFor(partition: string): number;
 }
 
 export interface DataServiceOptions {
@@ -158,6 +165,11 @@ export class DataService {
     }
     const local = this.o.store.get(r.table, r.key);
     const home = local?.home ?? r.home;
+    const reconcileEpoch = Number(header(req, reconcileEpochHeader) ?? NaN);
+    if (caller.from !== null && Number.isInteger(reconcileEpoch)) {
+      const caught = home === null ? 0 : (this.o.leadership?.caughtUpFor(home) ?? 0);
+      if (caught < reconcileEpoch) return errorAnswer(503, 'not_caught_up', `${this.o.region} has not caught up as ${home ?? '(no partition)'}'s leader under epoch ${reconcileEpoch} (newest: ${caught})`);
+    }
     let p = placeRead(this.o.view, plan, { home: home === null ? null : regionId(home), local: local !== undefined }, r.consistency, (s) => this.o.replication.freshness(s), this.o.now());
     if (caller.from !== null && p.at === 'search') p = { at: 'local' };
     if (p.at === 'local' && r.consistency.kind === 'strong') {

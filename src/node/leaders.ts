@@ -15,6 +15,9 @@ export const syncKey = (partition: string): string => `sync/${partition}`;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** How often a reconcile the leader refused (not caught up yet) is tried again. */
+const reconcileRetryMs = 1000;
+
 export interface LeadersOptions {
   readonly region: RegionId;
   /** Home partitions (home regions of home tables) and, for each, its candidate order:
@@ -25,8 +28,9 @@ export interface LeadersOptions {
   readonly replicator: Replicator;
   readonly config: LeadershipConfig;
   readonly isUp: (r: string) => boolean;
-  /** The leader's current row (null: none), for a deposed leader's reconciliation. */
-  readonly leaderRow: (leader: string, table: string, key: string) => Promise<StoredRow | null>;
+  /** The leader's current row (null: none), for a deposed leader's reconciliation; the
+   *  leader answers only once it caught up under `leader.epoch` (or a later one). */
+  readonly leaderRow: (leader: LeaderRecord, partition: string, table: string, key: string) => Promise<StoredRow | null>;
   /** Tables whose writes were acknowledged at local commit (survive: zone). */
   readonly acknowledgedAtCommit: (table: string) => boolean;
   readonly logger: Logger;
@@ -43,6 +47,8 @@ interface Partition {
   lease: LeaseId | null;
   /** One coordinator conversation at a time per partition. */
   busy: boolean;
+  /** When a reconcile last started (retried every reconcileRetryMs while it fails). */
+  lastReconcileMs?: number;
   /** Seen free during the start-up grace; told to the machine when it ends. */
   freeDuringGrace?: boolean;
   down: Set<string>;
@@ -108,6 +114,12 @@ export class PartitionLeaders {
         const out = this.o.replicator.status().outbound[home];
         if (out !== undefined && out.pending === 0) this.input(p, { kind: 'caught-up', region: home, epoch: l.epoch, nowMs: now });
       }
+      // A reconcile the leader refused (not caught up yet) is tried again now and then, not
+      // only at the next watch event: the leader may stay the same for a long time. Not on
+      // every tick: each try reads the leader's rows (test/sim: a try per tick flooded a slow
+      // network until leases ran out).
+      const led = this.o.store.partitionEpoch(p).led;
+      if (part.holder !== null && part.holder.region !== this.o.region && led !== null && part.holder.epoch > led && now - (part.lastReconcileMs ?? -Infinity) >= reconcileRetryMs) void this.reconcile(p, part, part.holder);
       if (part.freeDuringGrace === true && now >= this.graceUntilMs) {
         part.freeDuringGrace = false;
         if (part.holder === null) this.input(p, { kind: 'observed', holder: null, nowMs: now });
@@ -179,6 +191,9 @@ export class PartitionLeaders {
               // (not at once: the machine would ask in the same step, a loop that never yields).
               this.o.store.raiseEpoch(p, t.ineligible.epoch);
               this.note(p, `may not take yet: ${t.ineligible.region} was granted epoch ${t.ineligible.epoch} after epoch ${led ?? 'none'} that this region led and has not reconciled`);
+              // Reconcile with the region granted it (if it caught up then): it may have failed
+              // back since and left the key free, and no watch event would bring it again.
+              if (t.ineligible.region !== this.o.region) void this.reconcile(p, part, t.ineligible);
               setTimeout(() => this.input(p, { kind: 'unavailable', nowMs: now() }), this.o.config.rankDelayMs).unref();
               return;
             }
@@ -265,9 +280,18 @@ export class PartitionLeaders {
     if (part.state === null || !stillTaking()) return;
     const r = caughtUp(part.state, epoch);
     part.state = r.state;
+    if (r.effects.length > 0) this.caughtUpEpochs.set(p, Math.max(this.caughtUpEpochs.get(p) ?? 0, epoch));
     for (const x of r.effects) this.run(p, part, x);
     this.note(p, `caught up (${repaired} repaired; synchronous follower ${required ?? 'none recorded'})`);
   }
+
+  /** The newest epoch this node caught up for as the partition's leader (0: none): a
+   *  deposed leader reconciles against its rows only from then on, even after a failback. */
+  caughtUpFor(partition: string): number {
+    return this.caughtUpEpochs.get(partition) ?? 0;
+  }
+
+  private readonly caughtUpEpochs = new Map<string, number>();
 
   /** The synchronous follower the coordinator has for a partition (cached). */
   private readonly syncFollowers = new Map<string, string>();
@@ -288,12 +312,13 @@ export class PartitionLeaders {
     const led = this.o.store.partitionEpoch(p).led;
     if (part.busy || led === null || leader.epoch <= led) return;
     part.busy = true;
+    part.lastReconcileMs = this.o.now();
     const epoch = led;
     try {
       const items: { mine: StoredRow; theirs: StoredRow | null; acknowledged: boolean }[] = [];
       // From the rows, not the log: the log may be truncated once peers acknowledged.
       for (const mine of this.o.store.rowsOfOwnLeads(p, epoch)) {
-        const theirs = await this.o.leaderRow(leader.region, mine.table, mine.key);
+        const theirs = await this.o.leaderRow(leader, p, mine.table, mine.key);
         if (theirs !== null && theirs.version.wall === mine.version.wall && theirs.version.logical === mine.version.logical && theirs.version.region === mine.version.region) continue;
         items.push({ mine, theirs, acknowledged: this.o.acknowledgedAtCommit(mine.table) });
       }
@@ -301,7 +326,7 @@ export class PartitionLeaders {
       if (part.state !== null) part.state = reconciled(part.state);
       this.note(p, `reconciled with ${leader.region} (epoch ${leader.epoch}): ${items.length} write(s) of epoch ${epoch} set aside`);
     } catch (err) {
-      this.o.logger.warn({ partition: p, err: (err as Error).message }, 'leadership: reconciliation failed; retrying on the next observation');
+      this.o.logger.warn({ partition: p, leader: leader.region, err: (err as Error).message }, `leadership: reconciliation failed (the leader may not have caught up yet); retrying within ${reconcileRetryMs} ms`);
     } finally {
       part.busy = false;
     }

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DnsServer, ipv4SubnetNumber, type DnsClient, type DnsPolicyAnswer } from '../dns/index.js';
 import { HttpCache } from '../cache/index.js';
-import { DataService, dataFromHeader, dataPrefix, type PlacementView } from '../data/index.js';
+import { DataService, dataFromHeader, dataPrefix, reconcileEpochHeader, type PlacementView } from '../data/index.js';
 import { forwardedFromHeader, Gateway, noStoreFrom, proxyUpgrade, rejectUpgrade, replayedFromHeader, withForwarding } from '../gateway/index.js';
 import { clientSubnet, continentOf, GeoLocator } from '../geo/index.js';
 import { HealthProber } from '../health/index.js';
@@ -161,6 +161,7 @@ export class RegionNode {
             await this.leaders.recordSyncFollower(p, region);
           },
           clock: () => this.clockVerdict(),
+          caughtUpFor: (p) => this.leaders?.caughtUpFor(p) ?? 0,
         },
       }),
       onSyncReplicated: (follower, ms) => this.dataMetrics.syncReplicated(follower, ms),
@@ -233,7 +234,7 @@ export class RegionNode {
               failback: t.file.deployment.failback,
             },
             isUp: (r) => this.prober.nodeUp(regionId(r)),
-            leaderRow: (leader, table, key) => this.leaderRow(leader, table, key),
+            leaderRow: (leader, partition, table, key) => this.leaderRow(leader, partition, table, key),
             acknowledgedAtCommit: (table) => {
               const c = t.tables.get(table as never);
               return c?.locality !== 'home' || c.survive === 'zone';
@@ -339,8 +340,11 @@ export class RegionNode {
   }
 
   /** The leader's copy of a row (a deposed leader reconciling), over the mesh. */
-  private async leaderRow(leader: string, table: string, key: string): Promise<StoredRow | null> {
-    const res = await this.mesh.request(regionId(leader), { method: 'GET', path: `/data/v1/tables/${table}/rows/${encodeURIComponent(key)}?consistency=local`, headers: { [dataFromHeader]: this.o.region }, timeoutMs: 2000 });
+  /** The leader's row, answered only once it caught up under `leader.epoch` (or a later
+   *  one): its rows before that may lack acknowledged writes, and a deposed leader
+   *  reconciling against them would set those aside (test/sim, seed 15863). */
+  private async leaderRow(leader: { region: string; epoch: number }, partition: string, table: string, key: string): Promise<StoredRow | null> {
+    const res = await this.mesh.request(regionId(leader.region), { method: 'GET', path: `/data/v1/tables/${table}/rows/${encodeURIComponent(key)}?consistency=local&home=${encodeURIComponent(partition)}`, headers: { [dataFromHeader]: this.o.region, [reconcileEpochHeader]: String(leader.epoch) }, timeoutMs: 2000 });
     const text = await res.body.text();
     if (res.statusCode === 404) return null;
     if (res.statusCode !== 200) throw new Error(`${leader} answered ${res.statusCode} for ${table}/${key}`);

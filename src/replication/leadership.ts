@@ -119,7 +119,7 @@ export function step(s: LeadershipState, input: LeadershipInput, c: LeadershipCo
     case 'granted': {
       const validUntilMs = input.sentAtMs + c.leaseTtlMs - c.safetyMarginMs;
       if (st.pending === 'take') {
-        st = { ...st, pending: null, holder: { region: st.self, epoch: input.epoch }, epochSeen: Math.max(st.epochSeen, input.epoch), freeSinceMs: null, leading: { epoch: input.epoch, validUntilMs, lastRenewSentMs: input.sentAtMs, serving: false } };
+        st = { ...st, pending: null, deposedFrom: null, holder: { region: st.self, epoch: input.epoch }, epochSeen: Math.max(st.epochSeen, input.epoch), freeSinceMs: null, leading: { epoch: input.epoch, validUntilMs, lastRenewSentMs: input.sentAtMs, serving: false } };
         // Serve only after catching up from the other replicas (the synchronous
         // follower already has every acknowledged write; this brings the rest).
         fx.push({ kind: 'catch-up', epoch: input.epoch });
@@ -185,8 +185,12 @@ function decide(s: LeadershipState, nowMs: number, c: LeadershipConfig, fx: Lead
     }
     return st;
   }
-  // Only a key seen free is free: before the first observation nothing is known.
-  if (st.holder !== null || st.freeSinceMs === null || st.pending !== null || st.deposedFrom !== null) return st;
+  // Only a key seen free is free: before the first observation nothing is known. A
+  // deposed region tries too: the coordinator grants it only if nobody else was granted an
+  // epoch after the one it led (takeLeadership's eligibility rule), and then its rows are
+  // the newest. (Waiting here for a reconcile blocked for good a region whose own take's
+  // answer was lost before a crash: test/sim, seed 865.)
+  if (st.holder !== null || st.freeSinceMs === null || st.pending !== null) return st;
   // The key is free: the first up candidate tries, after a delay by its rank.
   const rank = st.candidates.indexOf(st.self);
   if (rank < 0) return st;

@@ -8,7 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { request } from 'undici';
 import { connect } from '../../src/data/client/index.js';
+import { dataFromHeader, reconcileEpochHeader } from '../../src/data/index.js';
+import { sign } from '../../src/mesh/index.js';
 import { World } from '../../src/world/index.js';
 import { root } from '../cli/run.js';
 import { until, usWorldTopology, worldRun } from './us-world.js';
@@ -67,6 +70,19 @@ describe('lost writes (survive: zone)', () => {
     const text = spawnSync(process.execPath, [`${root}bin/meridian.js`, 'data', 'lost-writes', '--config', join(runDir, 'topology.yaml')], { encoding: 'utf8', env: { ...process.env, MERIDIAN_MESH_SECRET: w.secret }, timeout: 30_000 });
     assert.match(text.stdout, /us-east-1: 3 lost write\(s\)/);
     assert.match(text.stdout, /carts\/cart-a .* acknowledged/);
+    // A reconcile's read of the leader is answered only once that leader caught up under
+    // the epoch asked about: a region asking about an epoch nobody has led yet is refused.
+    const leader = (await status('us-east-2')).data.leadership?.partitions['us-east-1']?.leader;
+    assert.ok(leader !== null && leader !== undefined);
+    const path = `/data/v1/tables/carts/rows/shipped?consistency=local&home=us-east-1`;
+    const ask = async (epoch: number): Promise<{ status: number; body: string }> => {
+      const res = await request(`${w.dataUrl(leader.region)}${path}`, { headers: { ...sign(w.secret, 'us-east-1', 'GET', path, Date.now()), [dataFromHeader]: 'us-east-1', [reconcileEpochHeader]: String(epoch) } });
+      return { status: res.statusCode, body: await res.body.text() };
+    };
+    const early = await ask(leader.epoch + 100);
+    assert.equal(early.status, 503, early.body);
+    assert.match(early.body, /not_caught_up/);
+    assert.equal((await ask(leader.epoch)).status, 200, 'the leader caught up under its own epoch answers');
     writeFileSync(join(runDir, 'done'), '');
   });
 });

@@ -60,6 +60,8 @@ export interface LeadersOptions {
 /** leaders.ts catchUp: how long it waits before asking again. */
 const syncReadRetryMs = 200;
 const requiredPullRetryMs = 250;
+/** leaders.ts: how often a reconcile the leader refused (not caught up yet) is tried again. */
+export const reconcileRetryMs = 1000;
 
 interface Partition {
   state: LeadershipState | null;
@@ -75,6 +77,8 @@ interface Partition {
   reconcile: { id: number; leader: LeaderRecord; epoch: number } | null;
   down: Set<string>;
   lastReadMs: number;
+  /** When this region last pulled a leader's rows to reconcile (leaders.ts: retried every reconcileRetryMs). */
+  lastReconcileMs: number;
 }
 
 interface CatchUp {
@@ -97,6 +101,11 @@ export class SimLeaders {
   readonly events: string[] = [];
   /** recordSyncFollower's cache: what this life last recorded per partition. */
   private readonly recorded = new Map<string, string>();
+  /** leaders.ts caughtUpFor: the newest epoch this life caught up for as the leader, per partition. */
+  private readonly caughtUpEpochs = new Map<string, number>();
+  caughtUpFor(partition: string): number {
+    return this.caughtUpEpochs.get(partition) ?? 0;
+  }
   /** Partitions with a retake timer running (retakeLater). */
   private readonly retakes = new Set<string>();
   /** recordSyncFollower calls waiting for the coordinator, by request id. */
@@ -106,7 +115,7 @@ export class SimLeaders {
     for (const [p, candidates] of o.partitions) {
       const led = o.store.partitionEpoch(p).led;
       const state = candidates.includes(o.region) ? initialLeadership(p, o.region, candidates, led) : null;
-      this.parts.set(p, { state, holder: null, revision: -1, lease: null, coord: null, catchUp: null, reconcile: null, down: new Set(), lastReadMs: -Infinity });
+      this.parts.set(p, { state, holder: null, revision: -1, lease: null, coord: null, catchUp: null, reconcile: null, down: new Set(), lastReadMs: -Infinity, lastReconcileMs: -Infinity });
     }
   }
 
@@ -152,6 +161,9 @@ export class SimLeaders {
         this.coordRequest(p, part, { kind: 'read' }, nowMs, part.state === null ? { untracked: true } : {});
       }
       if (part.state === null) continue;
+      // leaders.ts tick: a reconcile that failed (the leader had not caught up) is tried
+      // again, at most every reconcileRetryMs (each try pulls the leader's rows).
+      if (part.holder !== null && part.holder.region !== this.o.region && nowMs - part.lastReconcileMs >= reconcileRetryMs) this.reconcile(p, part, part.holder, nowMs);
       const c = part.catchUp;
       if (c !== null && c.retryAtMs !== null && nowMs >= c.retryAtMs) {
         c.retryAtMs = null;
@@ -188,7 +200,7 @@ export class SimLeaders {
         this.o.store.raiseEpoch(p, input.holder.epoch);
         // leaders.ts now (findings #5): whatever the machine remembers, a store that led an
         // older epoch than the observed leader's reconciles with that leader.
-        if (this.o.reconcileByStoreLed && input.holder.region !== this.o.region) this.reconcile(p, part, input.holder);
+        if (this.o.reconcileByStoreLed && input.holder.region !== this.o.region) this.reconcile(p, part, input.holder, input.nowMs);
       }
     }
     if (part.state === null) return;
@@ -199,7 +211,7 @@ export class SimLeaders {
 
   /** leaders.ts reconcile's start: busy (a reconcile in flight) or nothing to do returns;
    *  the epoch is the store's led (before the fix: the core's deposedFrom). */
-  private reconcile(p: string, part: Partition, leader: LeaderRecord): void {
+  private reconcile(p: string, part: Partition, leader: LeaderRecord, nowMs: number): void {
     if (part.reconcile !== null) return;
     let epoch: number;
     if (this.o.reconcileByStoreLed) {
@@ -210,7 +222,8 @@ export class SimLeaders {
       if (part.state === null || part.state.deposedFrom === null) return;
       epoch = part.state.deposedFrom;
     }
-    part.reconcile = { id: this.pull(p, leader.region, 'reconcile'), leader, epoch };
+    part.lastReconcileMs = nowMs;
+    part.reconcile = { id: this.pull(p, leader.region, 'reconcile', leader.epoch), leader, epoch };
   }
 
   private note(p: string, nowMs: number, what: string): void {
@@ -254,7 +267,7 @@ export class SimLeaders {
         part.catchUp = null;
         return this.note(p, nowMs, `stopped serving epoch ${e.epoch}: ${e.reason}`);
       case 'reconcile':
-        return this.reconcile(p, part, e.leader);
+        return this.reconcile(p, part, e.leader, nowMs);
       default:
         return unreachable(e);
     }
@@ -278,10 +291,10 @@ export class SimLeaders {
     this.input(partition, { kind: 'unavailable', nowMs });
   }
 
-  private pull(p: string, peer: string, purpose: 'catch-up' | 'reconcile'): number {
+  private pull(p: string, peer: string, purpose: 'catch-up' | 'reconcile', leaderEpoch?: number): number {
     const id = this.nextId++;
     this.pulls.set(id, { partition: p, peer, purpose });
-    this.o.emit({ kind: 'send', to: peer, toIncarnation: null, message: { kind: 'pull', id, partition: p } });
+    this.o.emit({ kind: 'send', to: peer, toIncarnation: null, message: { kind: 'pull', id, partition: p, ...(leaderEpoch !== undefined && { leaderEpoch }) } });
     this.o.emit({ kind: 'timer', afterMs: this.o.pullTimeoutMs, input: { kind: 'timeout', nowMs: 0, dest: peer, request: 'pull', id } });
     return id;
   }
@@ -324,6 +337,7 @@ export class SimLeaders {
     if (c === null || part.state === null) return;
     const r = caughtUp(part.state, c.epoch);
     part.state = r.state;
+    if (r.effects.length > 0) this.caughtUpEpochs.set(p, Math.max(this.caughtUpEpochs.get(p) ?? 0, c.epoch));
     if (!c.complete && r.effects.length > 0) this.o.emit({ kind: 'incomplete_catch_up', partition: p, epoch: c.epoch });
     if (this.o.relogOnTakeover && r.effects.length > 0) for (const change of this.o.store.relogPartition(p, c.epoch, nowMs)) this.o.emit({ kind: 'committed', change, epoch: c.epoch });
     for (const x of r.effects) this.run(p, part, x, nowMs);
@@ -417,9 +431,12 @@ export class SimLeaders {
     part.coord = null;
     switch (result.kind) {
       case 'ineligible':
-        // leaders.ts: the store learns the epoch; the take is asked again after the rank delay.
+        // leaders.ts: the store learns the epoch, reconciles with the region granted it (if
+        // it caught up then; it may have failed back since, and the key be free), and the
+        // take is asked again after the rank delay.
         this.o.store.raiseEpoch(partition, result.last.epoch);
         this.note(partition, nowMs, `may not take yet: ${result.last.region} was granted epoch ${result.last.epoch}`);
+        if (result.last.region !== this.o.region) this.reconcile(partition, part, result.last, nowMs);
         return this.retakeLater(partition);
       case 'taken': {
         part.lease = result.lease;

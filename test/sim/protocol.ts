@@ -27,8 +27,11 @@ export type WireMessage =
   // ---- between regions: survive: region sync pushes, catch-up / reconcile pulls, forwarding
   | { readonly kind: 'sync'; readonly id: number; readonly partition: string; readonly epoch: number; readonly changes: readonly Change[] }
   | { readonly kind: 'sync_reply'; readonly id: number; readonly ok: boolean; readonly reason: string }
-  | { readonly kind: 'pull'; readonly id: number; readonly partition: string }
-  | { readonly kind: 'pull_reply'; readonly id: number; readonly rows: readonly Change[] }
+  /** `leaderEpoch`: a reconcile's pull, answered only by a region that caught up as the
+   *  partition's leader under that epoch or a later one (it may have failed back since). */
+  | { readonly kind: 'pull'; readonly id: number; readonly partition: string; readonly leaderEpoch?: number }
+  /** rows null: refused (a reconcile's pull at a region that has not caught up as the leader). */
+  | { readonly kind: 'pull_reply'; readonly id: number; readonly rows: readonly Change[] | null }
   | { readonly kind: 'forward'; readonly id: number; readonly request: ClientRequest }
   | { readonly kind: 'forward_reply'; readonly id: number; readonly reply: ClientReply }
   // ---- anti-entropy (src/replication/repair.ts): list the entries of the classes both may

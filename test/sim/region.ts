@@ -83,6 +83,9 @@ export interface RegionFaults extends StoreFaults {
   /** The coordinator before takeLeadership's eligibility rule: any region takes a free
    *  key, whatever it led and has not reconciled (findings #7 and #8). Read by the world. */
   readonly ignoreEligibility?: boolean;
+  /** leaders.ts before the fix of seed 15863: a deposed leader reconciles against the
+   *  holder's rows whether or not it has caught up. */
+  readonly reconcileAgainstAnyHolder?: boolean;
   /** No anti-entropy (the stream-only world of the mutant tests; README). */
   readonly noAntiEntropy?: boolean;
 }
@@ -528,8 +531,12 @@ export class ReplicatingRegion implements RegionActor {
         const r = this.acceptSync(nowMs, m.partition, m.epoch, m.changes);
         return this.reply(from, fromIncarnation, { kind: 'sync_reply', id: m.id, ok: r.ok, reason: r.reason });
       }
-      case 'pull':
-        return this.reply(from, fromIncarnation, { kind: 'pull_reply', id: m.id, rows: this.store.partitionRows(m.partition) });
+      case 'pull': {
+        // A reconcile reads the leader's rows only once it has caught up under that epoch
+        // (it may have failed back since); before, they may lack acknowledged writes (seed 15863).
+        const refuse = m.leaderEpoch !== undefined && this.o.faults?.reconcileAgainstAnyHolder !== true && this.leaders.caughtUpFor(m.partition) < m.leaderEpoch;
+        return this.reply(from, fromIncarnation, { kind: 'pull_reply', id: m.id, rows: refuse ? null : this.store.partitionRows(m.partition) });
+      }
       case 'pull_reply':
         return this.leaders.pulled(nowMs, m.id, m.rows);
       case 'forward':

@@ -99,9 +99,11 @@ const mutants: { name: string; opts: SimOptions; base: RegionFaults; ablations: 
   // Findings #7 and #8 (none of 1..1000 tells these from the code before; the seeds of
   // 1..20000 that do, README): without the coordinator's eligibility rule a region takes
   // while its own older epoch's rows are unreconciled and buries them; a reconcile that
-  // looks at the last epoch led only misses the run's earlier ones.
+  // looks at the last epoch led only misses the run's earlier ones; one against a holder
+  // that has not caught up sets aside an acknowledged write it has not pulled yet.
   { name: 'takeLeadership without its eligibility rule (findings #7, #8: any region takes a free key)', opts: defaultSimOptions, base: {}, ablations: { ignoreEligibility: true }, expect: /^silently dropped/, atLeast: 5, seeds: { list: [2080, 2233, 6322, 6970, 12924] } },
   { name: 'a reconcile of the last epoch led only (finding 8, seed 17854)', opts: defaultSimOptions, base: {}, ablations: { reconcileLastLedOnly: true }, expect: /^silently dropped/, atLeast: 1, seeds: { list: [17854] } },
+  { name: 'a reconcile against a holder that has not caught up (finding 8, seed 15863)', opts: defaultSimOptions, base: {}, ablations: { reconcileAgainstAnyHolder: true }, expect: /^acknowledged write lost/, atLeast: 1, seeds: { list: [15863] } },
 ];
 for (const m of mutants) {
   test(`a mutant is caught: ${m.name}`, () => {

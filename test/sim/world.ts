@@ -552,9 +552,9 @@ function describe(m: WireMessage): string {
     case 'sync_reply':
       return `sync #${m.id} ${m.ok ? 'persisted' : `refused (${m.reason})`}`;
     case 'pull':
-      return `pull #${m.id} ${m.partition}`;
+      return `pull #${m.id} ${m.partition}${m.leaderEpoch === undefined ? '' : ` (to reconcile, leader epoch ${m.leaderEpoch})`}`;
     case 'pull_reply':
-      return `pull #${m.id}: ${m.rows.length} rows`;
+      return `pull #${m.id}: ${m.rows === null ? 'refused: not caught up as the leader' : `${m.rows.length} rows`}`;
     case 'forward':
       return `forward #${m.id}: ${JSON.stringify(m.request)}`;
     case 'forward_reply':
