@@ -62,14 +62,13 @@ describe('leadership of a home partition (pure)', () => {
   it('a deposed region asks to take a free key (the coordinator judges eligibility); a grant ends the deposition', () => {
     // Restarted after leading epoch 3 and seeing its own epoch 4 take (whose answer was lost):
     // the key is free again, and waiting for a reconcile here would wait forever (test/sim 865).
-    let { s, fx } = run(initialLeadership('eu-west-1', 'eu-west-1', order, 3), [
+    const free = run(initialLeadership('eu-west-1', 'eu-west-1', order, 3), [
       { kind: 'observed', holder: { region: 'eu-west-1', epoch: 4 }, nowMs: 0 },
       { kind: 'observed', holder: null, nowMs: 10 },
     ]);
-    assert.equal(s.deposedFrom, 3);
-    assert.deepEqual(fx, [{ kind: 'take', epoch: 5 }]);
-    ({ s } = run(s, [{ kind: 'granted', epoch: 5, sentAtMs: 10, nowMs: 20 }]));
-    assert.equal(s.deposedFrom, null);
+    assert.equal(free.s.deposedFrom, 3);
+    assert.deepEqual(free.fx, [{ kind: 'take', epoch: 5 }]);
+    assert.equal(run(free.s, [{ kind: 'granted', epoch: 5, sentAtMs: 10, nowMs: 20 }]).s.deposedFrom, null);
   });
 
   it('fails back to the home once it has caught up (auto), stopping before releasing', () => {
