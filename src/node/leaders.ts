@@ -118,8 +118,7 @@ export class PartitionLeaders {
       // only at the next watch event: the leader may stay the same for a long time. Not on
       // every tick: each try reads the leader's rows (test/sim: a try per tick flooded a slow
       // network until leases ran out).
-      const led = this.o.store.partitionEpoch(p).led;
-      if (part.holder !== null && part.holder.region !== this.o.region && led !== null && part.holder.epoch > led && now - (part.lastReconcileMs ?? -Infinity) >= reconcileRetryMs) void this.reconcile(p, part, part.holder);
+      if (part.holder !== null && now - (part.lastReconcileMs ?? -Infinity) >= reconcileRetryMs) void this.reconcile(p, part, part.holder);
       if (part.freeDuringGrace === true && now >= this.graceUntilMs) {
         part.freeDuringGrace = false;
         if (part.holder === null) this.input(p, { kind: 'observed', holder: null, nowMs: now });
@@ -146,8 +145,7 @@ export class PartitionLeaders {
         // Whatever the machine remembers (a restart, a failback, a lease seen free in
         // between): if the store says this region led an older epoch than the leader's,
         // it reconciles with that leader before it takes that partition's changes again.
-        const led = this.o.store.partitionEpoch(p).led;
-        if (input.holder.region !== this.o.region && led !== null && input.holder.epoch > led) void this.reconcile(p, part, input.holder);
+        void this.reconcile(p, part, input.holder);
       }
     }
     if (part.state === null) return;
@@ -193,7 +191,7 @@ export class PartitionLeaders {
               this.note(p, `may not take yet: ${t.ineligible.region} was granted epoch ${t.ineligible.epoch} after epoch ${led ?? 'none'} that this region led and has not reconciled`);
               // Reconcile with the region granted it (if it caught up then): it may have failed
               // back since and left the key free, and no watch event would bring it again.
-              if (t.ineligible.region !== this.o.region) void this.reconcile(p, part, t.ineligible);
+              void this.reconcile(p, part, t.ineligible);
               setTimeout(() => this.input(p, { kind: 'unavailable', nowMs: now() }), this.o.config.rankDelayMs).unref();
               return;
             }
@@ -310,7 +308,8 @@ export class PartitionLeaders {
    *  leader does not hold is set aside (lost_writes) and replaced by the leader's rows. */
   private async reconcile(p: string, part: Partition, leader: LeaderRecord): Promise<void> {
     const led = this.o.store.partitionEpoch(p).led;
-    if (part.busy || led === null || leader.epoch <= led) return;
+    // Only against another region, and only if this region led an older epoch than it.
+    if (part.busy || leader.region === this.o.region || led === null || leader.epoch <= led) return;
     part.busy = true;
     part.lastReconcileMs = this.o.now();
     const epoch = led;

@@ -339,15 +339,15 @@ export class RegionNode {
     return [home, ...failoverOrder(t, regionId(home)).filter((r) => allowed.has(r))];
   }
 
-  /** The leader's copy of a row (a deposed leader reconciling), over the mesh. */
-  /** The leader's row, answered only once it caught up under `leader.epoch` (or a later
-   *  one): its rows before that may lack acknowledged writes, and a deposed leader
-   *  reconciling against them would set those aside (test/sim, seed 15863). */
+  /** The leader's copy of a row (a deposed leader reconciling), over the mesh; answered
+   *  only once it caught up under `leader.epoch` (or a later one): its rows before that may
+   *  lack acknowledged writes, and a deposed leader reconciling against them would set
+   *  those aside (test/sim, seed 15863). */
   private async leaderRow(leader: { region: string; epoch: number }, partition: string, table: string, key: string): Promise<StoredRow | null> {
     const res = await this.mesh.request(regionId(leader.region), { method: 'GET', path: `/data/v1/tables/${table}/rows/${encodeURIComponent(key)}?consistency=local&home=${encodeURIComponent(partition)}`, headers: { [dataFromHeader]: this.o.region, [reconcileEpochHeader]: String(leader.epoch) }, timeoutMs: 2000 });
     const text = await res.body.text();
     if (res.statusCode === 404) return null;
-    if (res.statusCode !== 200) throw new Error(`${leader} answered ${res.statusCode} for ${table}/${key}`);
+    if (res.statusCode !== 200) throw new Error(`${leader.region} answered ${res.statusCode} for ${table}/${key}`);
     const b = JSON.parse(text) as { value: unknown; version: string; home: string | null };
     const version = parseHlc(b.version);
     if (version === null) throw new Error(`${leader} sent a bad version for ${table}/${key}`);

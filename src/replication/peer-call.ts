@@ -25,8 +25,8 @@ export class RawJson {
 }
 
 export async function callPeer<T>(mesh: MeshClient, to: string, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
-  const text0 = body instanceof RawJson ? body.text : JSON.stringify(body);
-  const res = await mesh.request(regionId(to), { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: text0, timeoutMs });
+  const payload = body instanceof RawJson ? body.text : JSON.stringify(body);
+  const res = await mesh.request(regionId(to), { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: payload, timeoutMs });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new PeerCallError(to, path, res.statusCode, text.slice(0, 300));
   let raw: unknown;

@@ -164,7 +164,6 @@ export class Store {
       putLost: db.prepare('INSERT INTO lost_writes (partition, epoch, tbl, key, value, vw, vl, vr, found_ms, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       lost: db.prepare<[number], { id: number; partition: string; epoch: number; tbl: string; key: string; value: string | null; vw: number; vl: number; vr: string; found_ms: number; acknowledged: number }>('SELECT * FROM lost_writes ORDER BY id LIMIT ?'),
       lostCount: db.prepare<[], { c: number }>('SELECT count(*) AS c FROM lost_writes'),
-      epochChanges: db.prepare<[string, number], ChangeLine>("SELECT * FROM changes WHERE kind = 'row' AND home = ? AND epoch = ? ORDER BY seq"),
       list: db.prepare<[string, string, string, string, number], RowLine>(
         'SELECT tbl, key, value, vw, vl, vr, home, epoch FROM rows WHERE tbl = ? AND key >= ? AND key < ? AND key > ? AND value IS NOT NULL ORDER BY key LIMIT ?',
       ),
@@ -620,11 +619,6 @@ export class Store {
   /** Records that this region leads the partition under `epoch` (before it serves). */
   markLed(partition: string, epoch: number): void {
     this.q.setLed.run(partition, epoch, epoch, epoch);
-  }
-
-  /** This region's own logged row changes for a partition under one epoch, in order. */
-  changesUnderEpoch(partition: string, epoch: number): LoggedChange[] {
-    return this.q.epochChanges.all(partition, epoch).map(toChange);
   }
 
   /** The rows of a partition whose current version was written under one of this region's
