@@ -6,3 +6,4 @@ export * from './log.js';
 export * from './prng.js';
 export * from './path-pattern.js';
 export * from './hlc.js';
+export * from './tick-shape.js';

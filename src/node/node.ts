@@ -11,7 +11,7 @@ import { DataService, dataFromHeader, dataPrefix, reconcileEpochHeader, type Pla
 import { forwardedFromHeader, Gateway, noStoreFrom, proxyUpgrade, rejectUpgrade, replayedFromHeader, withForwarding } from '../gateway/index.js';
 import { clientSubnet, continentOf, GeoLocator } from '../geo/index.js';
 import { HealthProber } from '../health/index.js';
-import { parseHlc, regionId, version, type Logger, type RegionId } from '../lib/index.js';
+import { keepTickObjectShape, parseHlc, regionId, version, type Logger, type RegionId } from '../lib/index.js';
 import { meshHeaders, MeshClient, verify, type MeshAddress } from '../mesh/index.js';
 import { createDataMetrics, createNodeMetrics, type DataMetrics, type NodeMetrics } from '../observe/index.js';
 import { route, routingTable, type RoutingTable } from '../routing/index.js';
@@ -246,6 +246,7 @@ export class RegionNode {
 
   async start(): Promise<NodeAddresses> {
     const { o, self } = this;
+    keepTickObjectShape(); // every response's nextTicks stay fast after idle: src/lib/tick-shape.ts
     this.prober.start();
     this.replicator.start();
     await this.leaders?.start();
