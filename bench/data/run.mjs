@@ -6,7 +6,7 @@
 // 1. Local-commit write throughput. A real `meridian node` (bin/meridian.js, roles [] —
 //    the mesh/admin server with the data API only; durability fsync, the default) pinned to
 //    the last CPU, loaded by wrk (put.lua: PUTs of distinct keys with ~100-byte JSON values
-//    to a `writes: anywhere` global table, keep-alive, 64 connections) pinned to CPU 0.
+//    to a `writes: anywhere` global table, keep-alive, 128 connections) pinned to CPU 0.
 //    Twice: a node alone (a one-region topology) and a node in a three-region set (its two
 //    peers, on CPU 0 beside wrk, receive its replication stream over the mesh directly, no
 //    WAN emulation), alternating ABBA. Per run: writes/s, latency, the node's CPU µs per
@@ -44,7 +44,8 @@ const usage = `usage: node bench/data/run.mjs [options]
   --duration S        seconds of wrk load per node per round (default 10)
   --rounds R          throughput rounds, alone and set alternating ABBA (default 2)
   --warmup S          seconds of unmeasured wrk load per node first (default 3)
-  --connections C     wrk -c (default 64)
+  --connections C     wrk -c (default 128: enough writes in flight to fill a group commit
+                      while the previous one's fsync runs; 64 leaves the node ~9% idle)
   --anchor-seconds S  seconds per anchor run (default 4)
   --lag-regions N     regions in the lag world, 2..4 (default 3: us-east-1, eu-west-1,
                       ap-southeast-1; 4 adds us-west-2)
@@ -76,7 +77,7 @@ const { args, num } = runnerOptions(usage, {
   duration: { type: 'string', default: '10' },
   rounds: { type: 'string', default: '2' },
   warmup: { type: 'string', default: '3' },
-  connections: { type: 'string', default: '64' },
+  connections: { type: 'string', default: '128' },
   'anchor-seconds': { type: 'string', default: '4' },
   'lag-regions': { type: 'string', default: '3' },
   'lag-rate': { type: 'string', default: '1000' },
