@@ -35,4 +35,9 @@ export function keepTickObjectShape(): object | undefined {
   return kept;
 }
 
+/** Whether this process keeps an entry (a region node's start() captures one). */
+export function tickObjectKept(): boolean {
+  return kept !== undefined;
+}
+
 function noop(): void {}

@@ -4,6 +4,7 @@ import dnsPacket from 'dns-packet';
 import { createSocket } from 'node:dgram';
 import { request as httpRequest, type Server } from 'node:http';
 import { request } from 'undici';
+import { tickObjectKept } from '../../src/lib/index.js';
 import { sign } from '../../src/mesh/index.js';
 import type { RegionNode } from '../../src/node/index.js';
 import { makeNode, secret, sleep, startApp, stopServer, twoRegionTopology, until } from './fixtures.js';
@@ -85,6 +86,10 @@ describe('region node: gateway, DNS, mesh, health', () => {
     assert.equal(body.hop, null, 'a header named by the request Connection header is not forwarded');
     assert.equal(r.headers['x-app-hop'], undefined, 'a header named by the response Connection header is dropped');
     assert.equal(r.headers['x-app-region'], 'us-east-1', 'end-to-end headers pass');
+  });
+
+  it("keeps one nextTick queue entry alive from start() on (V8's fast path after idle: src/lib/tick-shape.ts)", () => {
+    assert.equal(tickObjectKept(), true);
   });
 
   it('refuses mesh requests without valid credentials with 401', async () => {
