@@ -44,8 +44,9 @@ const usage = `usage: node bench/data/run.mjs [options]
   --duration S        seconds of wrk load per node per round (default 10)
   --rounds R          throughput rounds, alone and set alternating ABBA (default 2)
   --warmup S          seconds of unmeasured wrk load per node first (default 3)
-  --connections C     wrk -c (default 128: enough writes in flight to fill a group commit
-                      while the previous one's fsync runs; 64 leaves the node ~9% idle)
+  --connections C     wrk -c (default 128: group commit waits for the previous batch's
+                      fsync, so the writes in flight make its batches; 64 made ~30 per
+                      transaction, 128 ~55, at less CPU per write)
   --anchor-seconds S  seconds per anchor run (default 4)
   --lag-regions N     regions in the lag world, 2..4 (default 3: us-east-1, eu-west-1,
                       ap-southeast-1; 4 adds us-west-2)
