@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { regionId } from '../../src/lib/index.js';
-import { DelayLine, earlyToleranceMs } from '../../src/world/wan-delay-line.js';
+import { DelayLine, earlyToleranceMs, maxTimerLeadMs, TimerLateness } from '../../src/world/wan-delay-line.js';
 import { WanEmulator } from '../../src/world/wan.js';
 import type { WanEvent, WanLinkStats } from '../../src/world/wan.js';
 
@@ -235,7 +235,8 @@ describe('DelayLine timing (a manual clock and mocked timers)', () => {
     t.mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
     let nowMs = 1000.3;
     const delivered: string[] = [];
-    const line = new DelayLine({ deliver: (chunks) => delivered.push(...chunks.map((c) => c.toString())), end: () => {} }, () => nowMs);
+    // Timers that have been firing on time: nothing to aim early for.
+    const line = new DelayLine({ deliver: (chunks) => delivered.push(...chunks.map((c) => c.toString())), end: () => {} }, () => nowMs, new TimerLateness());
     line.push(Buffer.from('x'), 7.35); // due at 1007.65
     // The timer asked for round(7.35) = 7 ms (the old rule asked for 8).
     nowMs = 1007.3; // the timer fires 7 ms on, 0.35 ms before the chunk is due: too early
@@ -253,6 +254,50 @@ describe('DelayLine timing (a manual clock and mocked timers)', () => {
     nowMs += 5;
     t.mock.timers.tick(5);
     assert.deepEqual(delivered, ['x', 'y', 'z'], 'a timer firing 0.1 ms before the due time releases (within tolerance)');
+  });
+
+  // Under load the timers fire late (bench/data: 0.41 ms at p50 per direction); the line
+  // learns by how much from its own timers, aims them that much earlier, and lets an entry
+  // go that much before its due time, never more.
+  it('learns how late its timers fire, aims them that much earlier, and never releases earlier than that', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
+    let nowMs = 2000;
+    const delivered: string[] = [];
+    const lateness = new TimerLateness();
+    const line = new DelayLine({ deliver: (chunks) => delivered.push(...chunks.map((c) => c.toString())), end: () => {} }, () => nowMs, lateness);
+    // Timers that each fire 0.8 ms after the time they were set for.
+    for (let i = 0; i < 10 && lateness.ms < 0.4; i++) {
+      line.push(Buffer.from(`a${i}`), 10);
+      const before = lateness.ms;
+      nowMs += 10.8;
+      t.mock.timers.tick(10);
+      assert.equal(delivered.at(-1), `a${i}`);
+      assert.ok(lateness.ms > before, 'each late timer raises the estimate');
+    }
+    const learnt = lateness.ms;
+    assert.ok(learnt >= 0.4 && learnt <= 0.8, `estimate ${learnt}`);
+    // A chunk due in 10.55 ms: aimed at round(10.55 - learnt) = 10 ms (it was 11), and
+    // released when that timer fires, 0.55 ms before its due time (within 0.25 + learnt).
+    line.push(Buffer.from('b'), 10.55);
+    nowMs += 10;
+    t.mock.timers.tick(10);
+    assert.equal(delivered.at(-1), 'b');
+    // A timer that fires 1.1 ms before its chunk is due (the clock says so) releases nothing;
+    // the line re-arms, and the next timer releases it.
+    const n = delivered.length;
+    line.push(Buffer.from('c'), 20);
+    nowMs += 18.9;
+    t.mock.timers.tick(20);
+    assert.equal(delivered.length, n, 'not released 1.1 ms early');
+    nowMs += 1;
+    t.mock.timers.tick(1);
+    assert.deepEqual(delivered.slice(n), ['c']);
+    // A stalled loop is not a timer's lateness: one sample is capped at maxTimerLeadMs.
+    const capped = new TimerLateness();
+    capped.observe(50);
+    assert.equal(capped.ms, maxTimerLeadMs / 8);
+    capped.observe(-3); // a timer that fired early teaches nothing negative
+    assert.ok(capped.ms < maxTimerLeadMs / 8 && capped.ms > 0);
   });
 });
 
