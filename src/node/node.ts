@@ -351,7 +351,7 @@ export class RegionNode {
     if (res.statusCode !== 200) throw new Error(`${leader.region} answered ${res.statusCode} for ${table}/${key}`);
     const b = JSON.parse(text) as { value: unknown; version: string; home: string | null };
     const version = parseHlc(b.version);
-    if (version === null) throw new Error(`${leader} sent a bad version for ${table}/${key}`);
+    if (version === null) throw new Error(`${leader.region} sent a bad version for ${table}/${key}`);
     return { table, key, value: JSON.stringify(b.value), version, home: b.home };
   }
 
