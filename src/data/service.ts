@@ -336,7 +336,7 @@ export class DataService {
     }
     const answer = (o: WriteOutcome): Answer => this.describe(write, o);
     const idem: Idempotency | undefined = idemId === undefined ? undefined : { id: idemId, answer };
-    const { outcome, durable } = await this.writer.write(write, idem);
+    const { outcome, durable } = await this.writer.write(write, idem, survive);
     this.counts.writes++;
     const onDisk = durable.then(
       () => null,

@@ -36,7 +36,8 @@ export async function acceptSync(store: Store, body: unknown, nowMs: number): Pr
   if (changes.some((c) => c.home !== partition || c.epoch !== epoch)) return { status: 400, error: 'bad_request', reason: 'every change must belong to the partition and carry the message epoch' };
   const known = store.partitionEpoch(partition).epoch;
   if (epoch < known) return { status: 409, error: 'fenced', reason: `epoch ${epoch} is older than ${known}, the newest known for ${partition}` };
-  store.raiseEpoch(partition, epoch);
+  // Written only when it moves: an upsert per accept was a transaction of its own.
+  if (epoch > known) store.raiseEpoch(partition, epoch);
   const r = store.apply(changes, nowMs);
   if (r.refused > 0) return { status: 451, error: 'residency', reason: `${r.refused} change(s) may not be stored in ${store.region}` };
   await store.sync();

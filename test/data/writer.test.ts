@@ -74,3 +74,33 @@ test('a failed fsync rejects durable and tells replication nothing', async () =>
   f.fsyncs[1]?.resolve();
   await (await next).durable;
 });
+
+test('an urgent write (survive: region) commits in the current task, even while a batch is being fsync\'d, with what is queued', async () => {
+  const f = fakeStore();
+  const w = new GroupWriter(f.store, { maxQueued: 100, maxBatch: 100, now: () => 0, onCommitted: () => undefined });
+  const first = w.write(put('a'));
+  await turn();
+  assert.deepEqual(f.transactions, [['a']]);
+  const waiting = w.write(put('b'));
+  const urgent = w.write(put('u'), undefined, true);
+  // Before any I/O turn: at the end of this task, not at the next turn.
+  await Promise.resolve();
+  assert.deepEqual(f.transactions, [['a'], ['b', 'u']], 'committed while the first fsync runs, the queued write with it');
+  const c = await urgent;
+  let durable = false;
+  void c.durable.then(() => (durable = true));
+  await turn();
+  assert.equal(durable, false, 'still acknowledged only after its own fsync');
+  f.fsyncs[0]?.resolve();
+  f.fsyncs[1]?.resolve();
+  await first;
+  await (await waiting).durable;
+  await c.durable;
+  // The writer goes on as before: a later ordinary write still commits and is made durable.
+  const later = w.write(put('c'));
+  await turn();
+  await turn();
+  assert.deepEqual(f.transactions, [['a'], ['b', 'u'], ['c']]);
+  f.fsyncs[2]?.resolve();
+  await (await later).durable;
+});
