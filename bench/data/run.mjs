@@ -700,7 +700,7 @@ async function surviveWorld() {
       regionMinusZoneP50Ms: r.latencyMs.p50 === null || z.latencyMs.p50 === null ? null : round(r.latencyMs.p50 - z.latencyMs.p50, 1),
       meets: r.latencyMs.p50 !== null && r.latencyMs.p50 <= bound && Object.keys(r.errors).length === 0,
     };
-    log(`  ${id} → ${follower} (RTT ${rtt} ms, probe RTT ${probeRttMs} ms): survive: region p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (${r.ok}/${r.scheduled} ok, errors ${JSON.stringify(r.errors)}); survive: zone p50 ${z.latencyMs.p50} ms, p99 ${z.latencyMs.p99} ms; p50 − RTT ${h.p50OverRttMs} ms: ${h.meets ? 'met' : 'NOT met'}`);
+    log(`  ${id} → ${follower} (RTT ${rtt} ms, probe RTT ${probeRttMs} ms): survive: region p50 ${r.latencyMs.p50} ms (${r.latencyFromScheduleMs.p50} from the scheduled time), p99 ${r.latencyMs.p99} ms (${r.ok}/${r.scheduled} ok, errors ${JSON.stringify(r.errors)}); survive: zone p50 ${z.latencyMs.p50} ms, p99 ${z.latencyMs.p99} ms; p50 − RTT ${h.p50OverRttMs} ms: ${h.meets ? 'met' : 'NOT met'}`);
     return h;
   });
   return { regions, ratePerTable: settings.surviveRate, seconds: settings.surviveSec, jitterMs: settings.surviveJitterMs, homes, cpu, rssEnd, writer: done };
@@ -830,13 +830,14 @@ async function takeover() {
 }
 
 function printSurvive(sv) {
-  console.log(`\nsurvive: region write latency (strong home tables, writes at each home's node, ${sv.ratePerTable} writes/s per table per home, open loop, ${sv.seconds} s measured, WAN jitter ${sv.jitterMs} ms; probe RTT: the median round trip each home's health probe measured to its follower through the emulated link, samples in brackets):`);
-  console.log('| home → synchronous follower | RTT ms | probe RTT ms | bound (RTT + 5) | region p50 ms | p90 | p99 | max | ok / scheduled | errors | p50 − RTT | p50 − probe RTT | zone p50 ms | zone p99 | region − zone p50 | p50 ≤ bound |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|');
+  console.log(`\nsurvive: region write latency (strong home tables, writes at each home's node, ${sv.ratePerTable} writes/s per table per home, open loop, ${sv.seconds} s measured, WAN jitter ${sv.jitterMs} ms; latency from the write's hand-off to the client's HTTP pool; sender late: how long after its scheduled time the writer's 1 ms tick handed it over, and the p50 counted from the scheduled time beside it; probe RTT: the median round trip each home's health probe measured to its follower through the emulated link, samples in brackets):`);
+  console.log('| home → synchronous follower | RTT ms | probe RTT ms | bound (RTT + 5) | region p50 ms | p90 | p99 | max | ok / scheduled | errors | p50 − RTT | p50 − probe RTT | sender late p50 / p99 | p50 from schedule | zone p50 ms | zone p99 | region − zone p50 | p50 ≤ bound |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const h of sv.homes) {
     const r = h.region.latencyMs;
     const z = h.zone.latencyMs;
-    console.log(`| ${h.home} → ${h.syncFollower} | ${h.rttMs} | ${h.probeRttMs} (${h.probeSamples}) | ${h.boundMs} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${fmtInt(h.region.ok)} / ${fmtInt(h.region.scheduled)} | ${JSON.stringify(h.region.errors)} | ${h.p50OverRttMs} | ${h.p50OverProbeRttMs} | ${z.p50} | ${z.p99} | ${h.regionMinusZoneP50Ms} | ${h.meets ? 'yes' : 'NO'} |`);
+    const late = h.region.senderLateMs;
+    console.log(`| ${h.home} → ${h.syncFollower} | ${h.rttMs} | ${h.probeRttMs} (${h.probeSamples}) | ${h.boundMs} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${fmtInt(h.region.ok)} / ${fmtInt(h.region.scheduled)} | ${JSON.stringify(h.region.errors)} | ${h.p50OverRttMs} | ${h.p50OverProbeRttMs} | ${late?.p50} / ${late?.p99} | ${h.region.latencyFromScheduleMs?.p50} | ${z.p50} | ${z.p99} | ${h.regionMinusZoneP50Ms} | ${h.meets ? 'yes' : 'NO'} |`);
   }
   if (sv.cpu.othersPct > disturbedPct) console.log(`DISTURBED: other processes used ${sv.cpu.othersPct}% of a CPU during this window`);
   console.log(`CPU (% of one CPU): ${Object.entries(sv.cpu.byName).map(([k, v]) => `${k} ${v?.pct ?? '?'}`).join(', ')}; others ${sv.cpu.othersPct}; RSS at the end: ${Object.entries(sv.rssEnd).map(([k, v]) => `${k} ${v?.rssMiB} MiB (peak ${v?.peakRssMiB})`).join(', ')}`);
